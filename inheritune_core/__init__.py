@@ -1,0 +1,45 @@
+"""inheritune_core: the library behind the Inheritune reproduction package.
+
+Public names are resolved lazily, so `import inheritune_core` is cheap (no torch until a model is used) and
+`report.py` can draw tables from CSVs without importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .paths import set_compile_cache
+
+set_compile_cache()
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # config
+    "MODEL_PRESETS": "config", "OPTIM_PRESETS": "config", "SCALES": "config", "ConfigError": "config",
+    "get_scale": "config", "get_preset": "config",
+    # model
+    "GPT": "model", "GPTConfig": "model",
+    # data
+    "load_tokenizer": "data", "prepare_corpus": "data", "TokenData": "tokens", "load_token_data": "tokens",
+    "DataError": "tokens",
+    # training
+    "TrainConfig": "train", "train": "train", "TrainResult": "train",
+    # inherit / grow / baselines (issue: the Inheritune recipe)
+    "inherit": "inherit", "grow": "inherit",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'inheritune_core' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
+
+
+__all__ = sorted(_EXPORTS)

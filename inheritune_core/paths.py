@@ -1,0 +1,38 @@
+"""Where the package keeps data, runs and results.
+
+Defaults live inside the project (the folder holding `inheritune_core/`), so a clone is self-contained;
+environment variables move them: INHERITUNE_DATA_DIR, INHERITUNE_RUNS_DIR, INHERITUNE_RESULTS_DIR.
+torch.compile's cache goes under runs/ too (TORCHINDUCTOR_CACHE_DIR), never into a shared /tmp folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("INHERITUNE_DATA_DIR", PROJECT_DIR / "data"))
+
+
+def runs_dir() -> Path:
+    return Path(os.environ.get("INHERITUNE_RUNS_DIR", PROJECT_DIR / "runs"))
+
+
+def results_dir() -> Path:
+    return Path(os.environ.get("INHERITUNE_RESULTS_DIR", PROJECT_DIR / "results"))
+
+
+def paper_dir() -> Path:
+    return PROJECT_DIR / "paper"
+
+
+def shared_evaldata_dir() -> Path:
+    """The offline evaluation sets (../shared/evaldata beside the checkout), or INHERITUNE_EVALDATA_DIR."""
+    return Path(os.environ.get("INHERITUNE_EVALDATA_DIR", PROJECT_DIR.parent / "shared" / "evaldata"))
+
+
+def set_compile_cache() -> None:
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(runs_dir() / ".inductor_cache"))
