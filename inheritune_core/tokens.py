@@ -26,6 +26,10 @@ def _atomic_target(path: Path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp creates 0600 files; give the final file the permissions a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     return fd, Path(tmp)
 
 
@@ -101,9 +105,18 @@ class TokenData:
         return str(self.meta.get("tokenizer", "gpt2"))
 
     def num_tokens(self, split: str) -> int:
+        shards = self.meta.get("shards", {}).get(split)
+        if shards:
+            return sum(int(self.meta["splits"][s]["tokens"]) for s in shards)
         return int(self.meta["splits"][split]["tokens"])
 
-    def split(self, split: str) -> np.memmap:
+    def split(self, split: str):
+        """The split's tokens as one array-like (a memmap, or a `ShardedTokens` view over train_NNN.bin)."""
+        shards = self.meta.get("shards", {}).get(split)
+        if shards:
+            from .data import ShardedTokens
+
+            return ShardedTokens(self.root, shards, self.dtype)
         if split not in self.meta["splits"]:
             raise DataError(f"{self.root}: no split {split!r} (have {', '.join(self.meta['splits'])})")
         return np.memmap(self.root / f"{split}.bin", dtype=self.dtype, mode="r")
