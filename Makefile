@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := figure1 figure2 figure9 table1 table2 table3 figure3 figure4 table4 \
              figure5 figure6 figure7 figure8 table5_lowdata
 
-.PHONY: help setup data test test-all lint bench paper all clean-runs $(NOTEBOOKS)
+.PHONY: help setup data inheritune test test-all lint bench paper all clean-runs $(NOTEBOOKS)
 
 help:
 	@echo "make setup        create .venv, install the package and its test extras, prepare offline data"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-all     every test, slow ones included"
 	@echo "make <notebook>   run notebooks/<notebook>.ipynb at SCALE=$(SCALE) DEVICE=$(DEVICE): $(NOTEBOOKS)"
 	@echo "make all          every notebook at SCALE"
+	@echo "make inheritune   train a reference, then Algorithm 1 (runs/inheritune-SCALE)"
 	@echo "make paper        re-render every table and figure from results/*.csv (no training)"
 	@echo "make bench        throughput benchmark (tokens/s, MFU, memory)"
 	@echo "make clean-runs   delete runs/ (checkpoints; results/ CSVs are kept)"
@@ -61,6 +62,10 @@ $(NOTEBOOKS): setup
 		-p scale $(SCALE) -p device $(DEVICE)
 
 all: $(NOTEBOOKS)
+
+inheritune: setup
+	$(PY) -m inheritune_core.recipe --preset gpt2-medium --scale $(SCALE) --device $(DEVICE) \
+		--data data/english --out runs/inheritune-$(SCALE)
 
 paper:
 	$(PY) -m inheritune_core.report

@@ -28,6 +28,12 @@ _EXPORTS: dict[str, str] = {
     "TrainConfig": "train", "train": "train", "TrainResult": "train",
     # inherit / grow / baselines (issue: the Inheritune recipe)
     "inherit": "inherit", "grow": "inherit",
+    "from_layers": "inherit", "random_init": "inherit", "stack": "inherit", "hybrid_stack": "inherit",
+    "half_width": "inherit", "lazy_layer_init": "inherit", "distilbert_init": "inherit",
+    "distilbert_layers": "inherit", "PARTS": "inherit",
+    "run_inheritune": "recipe", "RecipeRows": "recipe",
+    # data
+    "fetch_gpt2_vocab": "data", "HFTokenizer": "data", "open_split": "data", "ShardedTokens": "data",
 }
 
 
