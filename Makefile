@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := figure1 figure2 figure9 table1 table2 table3 figure3 figure4 table4 \
              figure5 figure6 figure7 figure8 table5_lowdata
 
-.PHONY: help setup data inheritune test test-all lint bench paper all clean-runs $(NOTEBOOKS)
+.PHONY: help setup data inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
 
 help:
 	@echo "make setup        create .venv, install the package and its test extras, prepare offline data"
@@ -23,6 +23,7 @@ help:
 	@echo "make all          every notebook at SCALE"
 	@echo "make inheritune   train a reference, then Algorithm 1 (runs/inheritune-SCALE)"
 	@echo "make paper        re-render every table and figure from results/*.csv (no training)"
+	@echo "make eval MODEL=DIR TASKS=a,b  lm-eval on an exported model (offline copies of the shared sets)"
 	@echo "make bench        throughput benchmark (tokens/s, MFU, memory)"
 	@echo "make clean-runs   delete runs/ (checkpoints; results/ CSVs are kept)"
 
@@ -69,6 +70,12 @@ inheritune: setup
 
 paper:
 	$(PY) -m inheritune_core.report
+
+eval:  ## make eval MODEL=runs/x/hf TASKS=piqa,arc_easy [LIMIT=100] [OUT=results/eval.csv]
+	$(PY) -m inheritune_core.evaluate run --model $(MODEL) --tasks $(TASKS) $(if $(LIMIT),--limit $(LIMIT)) $(if $(OUT),--out $(OUT))
+
+eval-tasks:  ## offline task YAMLs for `lm_eval --include_path runs/lm_eval_tasks`
+	$(PY) -m inheritune_core.evaluate tasks --out runs/lm_eval_tasks
 
 clean-runs:
 	rm -rf runs/

@@ -32,6 +32,10 @@ _EXPORTS: dict[str, str] = {
     "half_width": "inherit", "lazy_layer_init": "inherit", "distilbert_init": "inherit",
     "distilbert_layers": "inherit", "PARTS": "inherit",
     "run_inheritune": "recipe", "RecipeRows": "recipe",
+    # Hugging Face interop and evaluation
+    "gpt_to_hf": "hf", "hf_to_gpt": "hf", "export_hf": "hf", "load_hf": "hf",
+    "evaluate": "evaluate", "EvaluationError": "evaluate", "TABLE1_TASKS": "evaluate",
+    "TABLE4_TASKS": "evaluate", "TABLE5_TASKS": "evaluate",
     # data
     "fetch_gpt2_vocab": "data", "HFTokenizer": "data", "open_split": "data", "ShardedTokens": "data",
 }
