@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := figure1 figure2 figure9 table1 table2 table3 figure3 figure4 table4 \
              figure5 figure6 figure7 figure8 table5_lowdata
 
-.PHONY: help setup data inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
+.PHONY: help setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
 
 help:
 	@echo "make setup        create .venv, install the package and its test extras, prepare offline data"
@@ -51,11 +51,14 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)
 
+test-slow: setup
+	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+
 lint:
 	$(VENV)/bin/ruff check inheritune_core tests benchmarks
 
 bench: setup
-	$(PY) benchmarks/throughput.py --preset gpt2-medium --scale $(SCALE) --device $(DEVICE)
+	$(PY) benchmarks/throughput.py --preset gpt2-medium --scale $(SCALE) --device $(DEVICE) --steps 10
 
 $(NOTEBOOKS): setup
 	@mkdir -p results/executed

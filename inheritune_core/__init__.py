@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
     "DataError": "tokens",
     # training
     "TrainConfig": "train", "train": "train", "TrainResult": "train",
+    "TrainingDiverged": "train", "evaluate_loss": "train", "kd_loss": "train", "load_checkpoint": "train",
+    "RandomBatchSampler": "sampling", "SequentialBatchSampler": "sampling", "make_sampler": "sampling",
     # inherit / grow / baselines (issue: the Inheritune recipe)
     "inherit": "inherit", "grow": "inherit",
     "from_layers": "inherit", "random_init": "inherit", "stack": "inherit", "hybrid_stack": "inherit",

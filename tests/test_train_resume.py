@@ -1,0 +1,74 @@
+"""Exact resume: a run SIGKILLed mid-way and resumed ends bit-identical (CPU) to an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import torch
+
+from inheritune_core.model import GPT, GPTConfig
+from inheritune_core.train import KILL_AFTER_STEP_ENV, TrainConfig, read_metrics, train
+
+# The same run, as a script the test can kill: model seed 0, 8 steps, checkpoints every 3 steps.
+RUN_SCRIPT = textwrap.dedent("""
+    import sys
+    import torch
+    from inheritune_core.model import GPT, GPTConfig
+    from inheritune_core.tokens import load_token_data
+    from inheritune_core.train import TrainConfig, train
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))
+    cfg = TrainConfig.from_preset("gpt2-medium", "smoke", sys.argv[2], max_steps=8, eval_interval=4,
+                                  eval_iters=2, log_interval=1, checkpoint_interval=3, progress=False)
+    train(model, load_token_data(sys.argv[1]), cfg)
+""")
+
+
+def make_run(out_dir):
+    torch.manual_seed(0)
+    model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))
+    cfg = TrainConfig.from_preset("gpt2-medium", "smoke", out_dir, max_steps=8, eval_interval=4, eval_iters=2,
+                                  log_interval=1, checkpoint_interval=3, progress=False)
+    return model, cfg
+
+
+def deterministic_columns(rows):
+    return [{k: v for k, v in r.items() if k not in ("elapsed_s", "tokens_per_s")} for r in rows]
+
+
+def test_sigkilled_run_resumes_bit_identically(random_token_data, tmp_path):
+    model, cfg = make_run(tmp_path / "uninterrupted")
+    reference = train(model, random_token_data, cfg)
+
+    killed_dir = tmp_path / "killed"
+    script = tmp_path / "run.py"
+    script.write_text(RUN_SCRIPT)
+    env = {**os.environ, KILL_AFTER_STEP_ENV: "7", "PYTHONPATH": os.getcwd()}
+    proc = subprocess.run([sys.executable, str(script), str(random_token_data.root), str(killed_dir)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert not (killed_dir / "result.json").exists()
+    assert torch.load(killed_dir / "ckpt.pt", weights_only=False)["step"] == 6
+    assert read_metrics(killed_dir / "metrics.csv")[-1]["step"] == 7  # a row the resumed run must drop
+
+    model2, cfg2 = make_run(killed_dir)
+    resumed = train(model2, random_token_data, cfg2)
+
+    assert (resumed.steps, resumed.tokens_seen) == (reference.steps, reference.tokens_seen)
+    assert resumed.final_val_loss == reference.final_val_loss
+    for (name, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
+        assert torch.equal(a, b), name
+    ref_ckpt = torch.load(reference.checkpoint, weights_only=False)
+    res_ckpt = torch.load(resumed.checkpoint, weights_only=False)
+    for key in ref_ckpt["optimizer"]["state"]:
+        for field, tensor in ref_ckpt["optimizer"]["state"][key].items():
+            assert torch.equal(tensor, res_ckpt["optimizer"]["state"][key][field]), (key, field)
+    assert ref_ckpt["sampler"] == res_ckpt["sampler"]
+    ref_rows, res_rows = read_metrics(reference.metrics_csv), read_metrics(resumed.metrics_csv)
+    assert [r["step"] for r in res_rows] == list(range(9))
+    assert deterministic_columns(res_rows) == deterministic_columns(ref_rows)
