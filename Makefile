@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := figure1 figure2 figure9 table1 table2 table3 figure3 figure4 table4 \
              figure5 figure6 figure7 figure8 table5_lowdata
 
-.PHONY: help setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
+.PHONY: help bench-analysis setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
 
 help:
 	@echo "make setup        create .venv, install the package and its test extras, prepare offline data"
@@ -25,6 +25,7 @@ help:
 	@echo "make paper        re-render every table and figure from results/*.csv (no training)"
 	@echo "make eval MODEL=DIR TASKS=a,b  lm-eval on an exported model (offline copies of the shared sets)"
 	@echo "make bench        throughput benchmark (tokens/s, MFU, memory)"
+	@echo "make bench-analysis  time the rank/mass protocol (R=100, T=100, 24 layers x 16 heads)"
 	@echo "make clean-runs   delete runs/ (checkpoints; results/ CSVs are kept)"
 
 setup: $(VENV)/.installed data $(VENV)/.smollm2
@@ -53,6 +54,9 @@ test-all: setup
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+
+bench-analysis: setup
+	$(PY) benchmarks/analysis_speed.py
 
 lint:
 	$(VENV)/bin/ruff check inheritune_core tests benchmarks

@@ -38,6 +38,12 @@ _EXPORTS: dict[str, str] = {
     "gpt_to_hf": "hf", "hf_to_gpt": "hf", "export_hf": "hf", "load_hf": "hf",
     "evaluate": "evaluate", "EvaluationError": "evaluate", "TABLE1_TASKS": "evaluate",
     "TABLE4_TASKS": "evaluate", "TABLE5_TASKS": "evaluate",
+    # attention analysis
+    "approx_rank": "analysis", "column_mass": "analysis", "rank_and_mass": "analysis", "HeadStats": "analysis",
+    "head_stats": "analysis", "attention_stats": "analysis", "analyze_model": "analysis",
+    "lazy_layer_report": "analysis", "lazy_layers": "analysis", "sample_windows": "analysis",
+    "attention_probs": "references", "collect_attention": "references", "attention_maps": "references",
+    "load_reference": "references",
     # low-data regime (LLaMA family)
     "load_llama_reference": "llama", "truncate_llama": "llama",
     "run_lowdata": "lowdata", "LOWDATA_SCALES": "lowdata", "estimate_peak_memory": "lowdata",

@@ -1,0 +1,64 @@
+"""Figures 1, 2 and 9 are drawn from the analysis CSVs alone, deterministically."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from inheritune_core.analysis import head_stats, maps_frame
+from inheritune_core.attention_figures import (
+    LAYER_STATS_COLUMNS,
+    MAPS_COLUMNS,
+    draw_attention_maps,
+    draw_layer_stats,
+    draw_rank_comparison,
+    read_csv_checked,
+    save_figure,
+)
+
+
+@pytest.fixture
+def layer_stats_csv(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    attn = torch.softmax(torch.randn(3, 4, 2, 8, 8, generator=g) * 3, dim=-1)
+    frame = pd.concat([head_stats(attn).summary(model="A"), head_stats(attn[:, :2]).summary(model="B")])
+    path = tmp_path / "layer_stats.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def maps_csv(tmp_path):
+    maps = torch.softmax(torch.randn(2, 1, 6, 6), dim=-1)
+    frame = pd.concat(
+        [maps_frame(maps, [1, 3], [0], kind).assign(model=m) for m in ("ref", "ours") for kind in ("full", "causal")]
+    )
+    path = tmp_path / "maps.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_layer_stat_figures_are_deterministic(layer_stats_csv, tmp_path):
+    frame = read_csv_checked(layer_stats_csv, LAYER_STATS_COLUMNS)
+    first = save_figure(draw_layer_stats(frame), tmp_path / "a", "figure1")
+    second = save_figure(draw_layer_stats(frame), tmp_path / "b", "figure1")
+    assert [p.name for p in first] == ["figure1.png", "figure1.pdf"]
+    assert all(p.read_bytes() == q.read_bytes() for p, q in zip(first, second))
+    paths = save_figure(draw_rank_comparison(frame), tmp_path / "a", "figure9")
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_maps_figure(maps_csv, tmp_path):
+    frame = read_csv_checked(maps_csv, MAPS_COLUMNS)
+    paths = save_figure(draw_attention_maps(frame, kind="full"), tmp_path, "figure2")
+    assert paths[0].stat().st_size > 1000
+    with pytest.raises(ValueError, match="no attention maps"):
+        draw_attention_maps(frame, kind="sparse")
+
+
+def test_missing_or_malformed_csv_is_one_clear_error(tmp_path, layer_stats_csv):
+    with pytest.raises(FileNotFoundError, match="run its notebook"):
+        read_csv_checked(tmp_path / "nope.csv", LAYER_STATS_COLUMNS)
+    with pytest.raises(ValueError, match="lacks columns"):
+        read_csv_checked(layer_stats_csv, MAPS_COLUMNS)
