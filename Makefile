@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := figure1 figure2 figure9 table1 table2 table3 figure3 figure4 table4 \
              figure5 figure6 figure7 figure8 table5_lowdata
 
-.PHONY: help bench-analysis setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
+.PHONY: notebooks help bench-analysis setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
 
 help:
 	@echo "make setup        create .venv, install the package and its test extras, prepare offline data"
@@ -83,6 +83,9 @@ eval:  ## make eval MODEL=runs/x/hf TASKS=piqa,arc_easy [LIMIT=100] [OUT=results
 
 eval-tasks:  ## offline task YAMLs for `lm_eval --include_path runs/lm_eval_tasks`
 	$(PY) -m inheritune_core.evaluate tasks --out runs/lm_eval_tasks
+
+notebooks:  ## regenerate notebooks/*.ipynb from scripts/make_notebooks.py
+	$(PY) scripts/make_notebooks.py
 
 clean-runs:
 	rm -rf runs/

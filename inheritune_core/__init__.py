@@ -47,6 +47,10 @@ _EXPORTS: dict[str, str] = {
     # low-data regime (LLaMA family)
     "load_llama_reference": "llama", "truncate_llama": "llama",
     "run_lowdata": "lowdata", "LOWDATA_SCALES": "lowdata", "estimate_peak_memory": "lowdata",
+    # runs, results and the paper
+    "RunSpec": "experiments", "RunRecord": "experiments", "make_spec": "experiments",
+    "run_or_load": "experiments", "reference_run": "experiments", "write_csv": "experiments",
+    "render": "report", "render_all": "report",
     # data
     "fetch_gpt2_vocab": "data", "HFTokenizer": "data", "open_split": "data", "ShardedTokens": "data",
 }

@@ -1,0 +1,411 @@
+"""A run is a spec; a spec's hash names its folder; a finished run is read back, never trained twice.
+
+Every training run of the notebooks goes through `run_or_load(spec, build_and_train)`:
+- `RunSpec` holds everything that determines the numbers a run produces: the kind of run, the model preset,
+  the scale, the exact model and training configs (from `config.py`'s presets plus overrides, so editing a
+  preset changes the hash and retrains instead of silently reusing a stale run), the seed, a fingerprint of
+  the data (its meta.json, not its path, so the same corpus anywhere hits the same runs), the init options and
+  the ids of the parent runs (the reference a model inherits from, the teacher of a distillation). Device,
+  progress bars and compile are *not* part of it: they do not change what is computed (up to float noise).
+- The folder is `runs_dir()/<name>-<hash>/` with `spec.json`, and what the trainer writes: `metrics.csv`,
+  `ckpt.pt` and `result.json` (written last, so result.json means finished).
+- `run_or_load`: result.json present -> read back (no torch import, no training); otherwise call
+  `build_and_train(run_dir)`, which trains with `resume=True`, so a checkpoint left by an interrupted run is
+  resumed rather than restarted. A file lock keeps two processes (e.g. two notebooks under `make -j`) from
+  training the same run at once.
+- `reference_run(preset, scale, data)` trains a reference model of a size and scale once; every notebook
+  that needs it gets the same folder.
+
+Notebook results are tidy CSVs written with `write_csv` (atomic: a notebook that fails half-way leaves the
+previous complete CSV or none, never a partial one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import hashlib
+import io
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, get_preset, get_scale, scaled_layers
+from .paths import runs_dir as default_runs_dir
+from .tokens import TokenData, atomic_write_json, atomic_write_text
+
+HASH_CHARS = 12
+# TrainConfig fields that do not change what a run computes (the trainer's own resume rule agrees).
+NON_IDENTIFYING_TRAIN_FIELDS = ("out_dir", "device", "progress", "compile", "log_interval")
+SPEC_FILE, RESULT_FILE, CHECKPOINT_FILE, METRICS_FILE = "spec.json", "result.json", "ckpt.pt", "metrics.csv"
+
+# How many runs this process actually trained (tests and notebooks use it to show that cached runs are reused).
+TRAINING_COUNTER = {"trained": 0, "loaded": 0}
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace: the same content always gives the same text (and hash)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False,
+                      default=_json_default)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (tuple, set, frozenset)):
+        return sorted(obj) if isinstance(obj, (set, frozenset)) else list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot put a {type(obj).__name__} into a run spec: use numbers, strings, lists, dicts")
+
+
+def short_hash(obj: Any, chars: int = HASH_CHARS) -> str:
+    return hashlib.sha256(canonical_json(obj).encode("ascii")).hexdigest()[:chars]
+
+
+# meta.json keys that record how long or when a corpus was prepared, not what it holds.
+VOLATILE_META_KEYS = frozenset({"prepare_seconds", "created", "created_at", "elapsed_s", "wall_time_s"})
+
+
+def data_fingerprint(data: TokenData | str | os.PathLike) -> str:
+    """Identity of a prepared corpus: a hash of its meta.json (token counts, tokenizer, source hashes), minus
+    timings, so re-preparing the same corpus keeps every cached run valid."""
+    if isinstance(data, TokenData):
+        meta = data.meta
+    else:
+        meta_path = Path(data) / "meta.json"
+        if not meta_path.is_file():
+            raise ConfigError(f"{meta_path} is missing: {data} is not a prepared corpus")
+        meta = json.loads(meta_path.read_text())
+    return short_hash({k: v for k, v in meta.items() if k not in VOLATILE_META_KEYS})
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that identifies one training run. Build it with `make_spec`, which fills the configs."""
+
+    name: str  # human-readable folder prefix, e.g. "gpt2-medium-tiny-reference"
+    kind: str  # reference, random, inheritune, stacking, hybrid_stacking, half_width, kd, distilbert_kd, ...
+    preset: str
+    scale: str
+    n_layer: int  # the layer count actually trained (after scaling)
+    seed: int
+    data: str  # data_fingerprint(...)
+    model_config: Mapping[str, Any]
+    train_config: Mapping[str, Any]
+    init: Mapping[str, Any] = field(default_factory=dict)  # init options (parts, source layers, ...)
+    parents: tuple[str, ...] = ()  # run ids of the runs this one starts from or learns from
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name or self.name.startswith("."):
+            raise ConfigError(f"run name {self.name!r} must be a non-empty folder name")
+        canonical_json(self.identity())  # fail now, with one line, if something is not JSON-able
+
+    def identity(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["model_config"] = dict(self.model_config)
+        d["train_config"] = dict(self.train_config)
+        d["init"] = dict(self.init)
+        d["parents"] = list(self.parents)
+        return d
+
+    @property
+    def hash(self) -> str:
+        return short_hash(self.identity())
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.name}-{self.hash}"
+
+    @property
+    def steps(self) -> int:
+        return int(self.train_config["max_steps"])
+
+
+def make_spec(
+    name: str,
+    kind: str,
+    preset: str,
+    scale: str,
+    data: TokenData | str,
+    *,
+    n_layer: int | None = None,
+    steps: int | None = None,
+    seed: int = 1337,
+    init: Mapping[str, Any] | None = None,
+    parents: Sequence[RunRecord | str] = (),
+    model_overrides: Mapping[str, Any] | None = None,
+    **train_overrides: Any,
+) -> RunSpec:
+    """A spec for a GPT-2-preset run at a scale.
+
+    n_layer: the *actual* layer count (already scaled; default the preset's depth at this scale).
+    steps: max_steps (default: the scale's). Other TrainConfig fields (sampler, kd_alpha, ...) go in
+    train_overrides and become part of the identity. `data` is a TokenData or a fingerprint string.
+    """
+    from .model import GPTConfig
+    from .train import TrainConfig
+
+    get_preset(preset)
+    sc = get_scale(scale)
+    model_cfg = GPTConfig.from_preset(preset, scale).to_dict()
+    model_cfg["n_layer"] = scaled_layers(get_preset(preset).n_layer, sc) if n_layer is None else int(n_layer)
+    model_cfg.update(model_overrides or {})
+    GPTConfig.from_dict(model_cfg)  # validates
+    overrides = dict(train_overrides, seed=seed)
+    if steps is not None:
+        overrides["max_steps"] = int(steps)
+    overrides = {k: v for k, v in overrides.items() if k not in NON_IDENTIFYING_TRAIN_FIELDS}
+    train_cfg = TrainConfig.from_preset(preset, scale, out_dir="<run_dir>", **overrides).to_dict()
+    for key in NON_IDENTIFYING_TRAIN_FIELDS:
+        train_cfg.pop(key, None)
+    parent_ids = tuple(p.run_id if isinstance(p, RunRecord) else str(p) for p in parents)
+    fingerprint = data if isinstance(data, str) else data_fingerprint(data)
+    return RunSpec(name=name, kind=kind, preset=preset, scale=scale, n_layer=model_cfg["n_layer"], seed=seed,
+                   data=fingerprint, model_config=model_cfg, train_config=train_cfg, init=dict(init or {}),
+                   parents=parent_ids)
+
+
+@dataclass
+class RunRecord:
+    """A finished run: its spec, folder and result.json (the trainer's summary plus its configs)."""
+
+    spec: RunSpec
+    run_dir: Path
+    result: dict[str, Any]
+    trained_now: bool
+
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
+
+    @property
+    def hash(self) -> str:
+        return self.spec.hash
+
+    @property
+    def final_val_loss(self) -> float:
+        return float(self.result["final_val_loss"])
+
+    @property
+    def steps(self) -> int:
+        return int(self.result["steps"])
+
+    @property
+    def layers(self) -> int:
+        """Depth of the final model (a recipe run grows beyond its spec's starting depth)."""
+        return int(self.result.get("model_config", {}).get("n_layer", self.spec.n_layer))
+
+    @property
+    def final_dir(self) -> Path:
+        """The folder holding the final model's ckpt.pt and metrics.csv (a sub-folder for multi-stage runs)."""
+        return self.run_dir / self.result.get("final_stage_dir", "")
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.final_dir / CHECKPOINT_FILE
+
+    def metrics(self, stage_dir: str | None = None) -> list[dict[str, float | None]]:
+        """metrics.csv as a list of rows (floats; None where a column was empty), without importing torch."""
+        path = (self.run_dir / stage_dir if stage_dir is not None else self.final_dir) / METRICS_FILE
+        if not path.is_file():
+            raise ConfigError(f"{path} is missing: the run folder {self.run_dir} is incomplete")
+        with open(path, newline="") as f:
+            return [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+                    for row in csv.DictReader(f)]
+
+    def load_model(self, device: str = "cpu"):
+        """The trained GPT (weights from ckpt.pt), on `device`, in eval mode."""
+        from .model import GPT, GPTConfig
+        from .train import load_checkpoint
+
+        model = GPT(GPTConfig.from_dict(dict(self.result.get("model_config") or self.spec.model_config)))
+        load_checkpoint(self.checkpoint, model)
+        return model.to(device).eval()
+
+
+def run_dir_for(spec: RunSpec, runs_dir: str | os.PathLike | None = None) -> Path:
+    return (Path(runs_dir) if runs_dir is not None else default_runs_dir()) / spec.run_id
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path) -> Iterator[None]:
+    """An exclusive lock on run_dir/.lock: a second process wanting the same run waits, then reads it back."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _read_result(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / RESULT_FILE
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path} is corrupt ({e}); delete the run folder {run_dir} to retrain it") from None
+
+
+def _check_spec_file(spec: RunSpec, run_dir: Path) -> None:
+    """The folder's spec.json must be this spec (a mismatch means a hash collision or a hand-edited folder)."""
+    path = run_dir / SPEC_FILE
+    if not path.is_file():
+        atomic_write_json(path, spec.identity())
+        return
+    saved = json.loads(path.read_text())
+    if canonical_json(saved) != canonical_json(spec.identity()):
+        raise ConfigError(f"{path} describes another run than {spec.run_id}; move the folder away to rerun")
+
+
+def run_or_load(
+    spec: RunSpec,
+    build_and_train: Callable[[Path], Any],
+    runs_dir: str | os.PathLike | None = None,
+) -> RunRecord:
+    """Read a finished run back, or train it (resuming its checkpoint if one was left) and read it back.
+
+    build_and_train(run_dir) must train with `train(..., TrainConfig(out_dir=run_dir, ...), resume=True)` so
+    that result.json lands in run_dir; its return value is ignored (result.json is the record).
+    """
+    run_dir = run_dir_for(spec, runs_dir)
+    if (run_dir / RESULT_FILE).is_file():  # fast path: no lock, no torch
+        _check_spec_file(spec, run_dir)
+        TRAINING_COUNTER["loaded"] += 1
+        return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=False)
+    with _run_lock(run_dir):
+        _check_spec_file(spec, run_dir)
+        if (run_dir / RESULT_FILE).is_file():  # another process finished it while we waited
+            TRAINING_COUNTER["loaded"] += 1
+            return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=False)
+        build_and_train(run_dir)
+        if not (run_dir / RESULT_FILE).is_file():
+            raise ConfigError(f"training {spec.run_id} returned without writing {run_dir / RESULT_FILE}")
+        TRAINING_COUNTER["trained"] += 1
+        return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=True)
+
+
+def train_config_for(spec: RunSpec, run_dir: Path, device: str = "cpu", progress: bool = True):
+    """The TrainConfig of a spec, pointed at its run folder, on a device."""
+    from .train import TrainConfig
+
+    return TrainConfig(**dict(spec.train_config), out_dir=str(run_dir), device=device, progress=progress)
+
+
+def train_spec(
+    spec: RunSpec,
+    data: TokenData,
+    make_model: Callable[[], Any],
+    *,
+    teacher: Callable[[], Any] | None = None,
+    device: str = "cpu",
+    runs_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> RunRecord:
+    """`run_or_load` with the usual trainer call: build the model (and teacher) only if training is needed."""
+    from .train import train
+
+    if data_fingerprint(data) != spec.data:
+        raise ConfigError(f"spec {spec.run_id} was made for data {spec.data}, got {data_fingerprint(data)}")
+
+    def build_and_train(run_dir: Path):
+        model = make_model()
+        if model.config.to_dict() != dict(spec.model_config):
+            raise ConfigError(f"{spec.run_id}: the built model's config differs from the spec's model_config")
+        return train(model, data, train_config_for(spec, run_dir, device, progress),
+                     teacher=teacher() if teacher is not None else None, resume=True)
+
+    return run_or_load(spec, build_and_train, runs_dir)
+
+
+def reference_run(
+    preset: str,
+    scale: str,
+    data: TokenData,
+    *,
+    steps: int | None = None,
+    seed: int = 1337,
+    device: str = "cpu",
+    runs_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    **train_overrides: Any,
+) -> RunRecord:
+    """The reference model of a preset at a scale, trained from scratch once and shared by every notebook."""
+    from .inherit import random_init
+    from .model import GPTConfig
+
+    spec = make_spec(f"{preset}-{scale}-reference", "reference", preset, scale, data, steps=steps, seed=seed,
+                     init={"method": "random"}, **train_overrides)
+    return train_spec(spec, data, lambda: random_init(GPTConfig.from_dict(dict(spec.model_config)), seed=seed),
+                      device=device, runs_dir=runs_dir, progress=progress)
+
+
+# ----------------------------------------------------------------------------------------------- tidy CSVs
+def write_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike,
+              columns: Sequence[str] | None = None) -> Path:
+    """Write tidy rows to a CSV atomically (all or nothing). Columns: `columns`, else first-seen order."""
+    rows = [dict(r) for r in rows]
+    if not rows:
+        raise ValueError(f"no rows to write to {path}")
+    if columns is None:
+        seen: dict[str, None] = {}
+        for r in rows:
+            for k in r:
+                seen.setdefault(k, None)
+        columns = list(seen)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="raise")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: _csv_value(r.get(k, "")) for k in columns})
+    path = Path(path)
+    atomic_write_text(path, buf.getvalue())
+    return path
+
+
+def _csv_value(v: Any) -> Any:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else repr(v)  # repr: exact round trip
+    return "" if v is None else v
+
+
+def result_row(record: RunRecord, *, table: str, model: str, role: str, method: str,
+               metric: str = "val_loss", value: float | None = None) -> dict[str, Any]:
+    """One tidy table row for a run (the paper_reported format plus scale, seed and the run's hash)."""
+    return {"table": table, "model": model, "role": role, "method": method, "layers": record.layers,
+            "steps": record.steps, "metric": metric,
+            "value": record.final_val_loss if value is None else value,
+            "scale": record.spec.scale, "seed": record.spec.seed, "run_hash": record.hash,
+            "run_id": record.run_id}
+
+
+def curve_rows(record: RunRecord, *, panel: str, model: str, role: str, method: str,
+               step_offset: int = 0, stage_dir: str | None = None, layers: int | None = None
+               ) -> list[dict[str, Any]]:
+    """Tidy loss-curve rows of a run (one per logged step and split) for `report.draw_curves`.
+
+    stage_dir picks one stage of a multi-stage run (a recipe round); step_offset shifts its steps (e.g. the
+    second stage of stacking drawn after its first).
+    """
+    rows = []
+    for m in record.metrics(stage_dir):
+        for split in ("train", "val"):
+            loss = m.get(f"{split}_loss")
+            if loss is None:
+                continue
+            rows.append({"panel": panel, "model": model, "role": role, "method": method,
+                         "layers": layers or record.layers, "step": int(m["step"]) + step_offset,
+                         "tokens": int(m["tokens"]), "split": split, "loss": loss,
+                         "scale": record.spec.scale, "run_hash": record.hash})
+    return rows
+
+
+__all__ = [
+    "RunSpec", "RunRecord", "make_spec", "run_or_load", "train_spec", "reference_run", "run_dir_for",
+    "train_config_for", "data_fingerprint", "short_hash", "canonical_json", "write_csv", "result_row",
+    "curve_rows", "TRAINING_COUNTER",
+]

@@ -1,0 +1,417 @@
+"""Results CSVs -> the paper's tables (Markdown, LaTeX) and figures (PNG, PDF). Imports no torch.
+
+Computing and drawing are kept apart: notebooks write tidy CSVs under `results/`, and everything under
+`paper/` is drawn from those CSVs alone, so `make paper` (`python -m inheritune_core.report`) redraws every
+table and figure in seconds without a model in sight.
+
+Two tidy formats:
+- table rows (`results/<name>/<table>.csv` reproduced, `results/paper_reported/<table>.csv` from the paper):
+  `table, model, role, method, layers, steps, metric, value` plus `source` (paper / official_log) for the
+  paper's numbers and `scale, run_hash, seed` for ours. `role` (reference, random, inheritune, ...) is the key
+  that puts a reproduced row beside the paper's: at a reduced scale the layer counts differ (8 instead of 24).
+- curve rows (`results/<name>/curves.csv`): `panel, model, role, method, layers, step, tokens, split, loss,
+  scale, run_hash`; one subplot per panel, one line per (role, layers).
+
+Output is deterministic so regenerated files are byte-identical and diffs in git mean a changed number:
+Markdown/LaTeX are plain string formatting, PNGs carry no Software tag, PDFs no creation date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .paths import PROJECT_DIR
+from .paths import paper_dir as _default_paper_dir
+from .paths import results_dir as _default_results_dir
+from .tokens import atomic_write_bytes, atomic_write_text
+
+TABLE_COLUMNS = ["table", "model", "role", "method", "layers", "steps", "metric", "value"]
+CURVE_COLUMNS = ["panel", "model", "role", "method", "layers", "step", "tokens", "split", "loss"]
+
+MODEL_NAMES = {
+    "gpt2-medium": "GPT-2 Medium",
+    "gpt2-large": "GPT-2 Large",
+    "gpt2-large-dagger": "GPT-2 Large†",
+    "gpt2-xlarge": "GPT-2 xLarge",
+}
+METRIC_NAMES = {
+    "val_loss": "Val loss (↓)",
+    "train_loss": "Train loss (↓)",
+    "wikitext_word_perplexity": "Wikitext ppl (↓)",
+    "lambada_openai_acc": "Lambada acc",
+    "arc_easy_acc": "ARC-E acc",
+    "piqa_acc": "PIQA acc",
+    "sciq_acc": "SciQ acc",
+    "hellaswag_acc_norm": "Hellaswag acc_norm",
+    "average": "Average",
+    "winograd_acc": "Winograd",
+    "boolq_acc": "BoolQ",
+    "winogrande_acc": "WinoGrande",
+    "logiqa_acc": "LogiQA",
+    "mmlu_5shot_acc": "MMLU (5-shot)",
+    "wnli_acc": "WNLI",
+    "qnli_acc": "QNLI",
+    "mnli_acc": "MNLI",
+    "truthfulqa_acc": "TruthfulQA",
+}
+SOURCE_NAMES = {"paper": "paper", "official_log": "official log", "reproduced": "ours"}
+# Losses are shown to 3 decimals, percentages and perplexities to 2 (the paper's own precision).
+METRIC_DECIMALS = {"val_loss": 3, "train_loss": 3}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One paper table: where its reproduced CSV lives (relative to results/) and its caption."""
+
+    name: str
+    reproduced: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One paper figure drawn from a curves CSV (relative to results/)."""
+
+    name: str
+    curves: str
+    split: str
+    caption: str
+    panels: tuple[str, ...] = ()  # empty: every panel in the CSV
+    roles: tuple[str, ...] = field(default=())  # empty: every role
+
+
+TABLES: dict[str, TableSpec] = {
+    "table1": TableSpec("table1", "table1/table1.csv",
+                        "Table 1: Inheritune vs the reference and same-size random init (1x and 2x steps)."),
+    "table2": TableSpec("table2", "table2/table2.csv",
+                        "Table 2: Inheritune vs stacking, hybrid stacking and half width."),
+    "table3": TableSpec("table3", "table3/table3.csv",
+                        "Table 3: which sub-modules of a block are inherited."),
+    "table4": TableSpec("table4", "table4/table4.csv",
+                        "Table 4: FineWeb-Edu without repetition, zero-shot downstream accuracy."),
+    "table5": TableSpec("table5", "table5_lowdata/table5.csv",
+                        "Table 5: low-data regime (OpenLLaMA reference), zero-shot / 5-shot accuracy."),
+    "table8": TableSpec("table8", "table5_lowdata/table8.csv", "Table 8: MMLU (5-shot) by reference model."),
+    "table9": TableSpec("table9", "table5_lowdata/table9.csv", "Table 9: repeated vs fresh tokens, MMLU."),
+}
+
+FIGURES: dict[str, FigureSpec] = {
+    "figure3": FigureSpec("figure3", "figure3/curves.csv", "val",
+                          "Figure 3: 16-layer GPT-2 medium, distillation baselines vs Inheritune.",
+                          panels=("16-layer student",)),
+    "figure4": FigureSpec("figure4", "figure4/curves.csv", "train",
+                          "Figure 4: FineWeb-Edu without repetition, training loss."),
+    "figure5": FigureSpec("figure5", "figure5/curves.csv", "val",
+                          "Figure 5: Inheritune vs reference and random init (Table 1's runs)."),
+    "figure6": FigureSpec("figure6", "figure6/curves.csv", "val",
+                          "Figure 6: Inheritune vs initialisation baselines (Table 2's runs)."),
+    "figure7": FigureSpec("figure7", "figure7/curves.csv", "val",
+                          "Figure 7: sub-module ablation (Table 3's runs)."),
+    "figure8": FigureSpec("figure8", "figure8/curves.csv", "val",
+                          "Figure 8: 12-layer GPT-2 medium, DistilBERT-style KD vs scratch vs Inheritune.",
+                          panels=("12-layer student",)),
+}
+
+
+# ----------------------------------------------------------------------------------------------- tables
+def read_table_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """A tidy table CSV with `value` kept as text, so the paper's numbers print exactly as printed."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"results CSV {path} does not exist")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in TABLE_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path} is not a tidy table CSV: missing columns {missing}")
+    return df
+
+
+def _format_reproduced(metric: str, value: str) -> str:
+    if value == "":
+        return "–"
+    x = float(value)
+    if math.isnan(x):
+        return "–"
+    return f"{x:.{METRIC_DECIMALS.get(metric, 2)}f}"
+
+
+def _format_steps(value: str) -> str:
+    """100000 -> 100K (the paper's notation); small step counts print as they are."""
+    if value in ("", None):
+        return "–"
+    n = int(float(value))
+    return f"{n // 1000}K" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def _ordered_unique(values: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for v in values:
+        seen.setdefault(v, None)
+    return list(seen)
+
+
+@dataclass
+class TableData:
+    """A rendered-ready table: header and string cells, plus a note on the scale the run was at."""
+
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+    note: str
+
+
+def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFrame | None) -> TableData:
+    """Rows keyed by (model, role) in the paper's order (then roles only we ran); for every metric, the
+    paper's value (and the official log's, where one exists) beside ours."""
+    reported = reported if reported is not None else pd.DataFrame(columns=TABLE_COLUMNS + ["source"])
+    keys = _ordered_unique(zip(reported["model"], reported["role"]))
+    keys += [k for k in _ordered_unique(zip(reproduced["model"], reproduced["role"])) if k not in keys]
+    metrics = _ordered_unique(list(reported["metric"]) + list(reproduced["metric"]))
+    sources = [s for s in ("paper", "official_log") if s in set(reported.get("source", []))]
+
+    header = ["Model", "Method", "Layers (paper)", "Layers (ours)", "Steps (paper)", "Steps (ours)"]
+    columns: list[tuple[str, str]] = []
+    for metric in metrics:
+        for source in sources:
+            if ((reported["metric"] == metric) & (reported["source"] == source)).any():
+                columns.append((metric, source))
+        columns.append((metric, "reproduced"))
+    header += [f"{METRIC_NAMES.get(m, m)} ({SOURCE_NAMES[s]})" for m, s in columns]
+
+    def lookup(df: pd.DataFrame, model: str, role: str, **eq: str) -> pd.DataFrame:
+        mask = (df["model"] == model) & (df["role"] == role)
+        for col, val in eq.items():
+            mask &= df[col] == val
+        return df[mask]
+
+    rows = []
+    for model, role in keys:
+        rep = lookup(reported, model, role)
+        ours = lookup(reproduced, model, role)
+        method = (rep["method"].iloc[0] if len(rep) else ours["method"].iloc[0])
+        paper_layers = rep["layers"].iloc[0] if len(rep) else "–"
+        our_layers = ours["layers"].iloc[0] if len(ours) else "–"
+        paper_steps = _format_steps(rep["steps"].iloc[0]) if len(rep) else "–"
+        our_steps = _format_steps(ours["steps"].iloc[0]) if len(ours) else "–"
+        row = [MODEL_NAMES.get(model, model), method, paper_layers or "–", our_layers or "–", paper_steps,
+               our_steps]
+        for metric, source in columns:
+            if source == "reproduced":
+                cell = lookup(reproduced, model, role, metric=metric)
+                row.append(_format_reproduced(metric, cell["value"].iloc[0]) if len(cell) else "–")
+            else:
+                cell = lookup(reported, model, role, metric=metric, source=source)
+                row.append(cell["value"].iloc[0] if len(cell) else "–")
+        rows.append(row)
+
+    note = _scale_note(reproduced)
+    return TableData(caption=spec.caption, header=header, rows=rows, note=note)
+
+
+def _scale_note(reproduced: pd.DataFrame) -> str:
+    scales = _ordered_unique(reproduced["scale"]) if "scale" in reproduced else []
+    scale_text = f"scale `{', '.join(scales)}`" if scales else "an unrecorded scale"
+    return (f"Ours: reproduced at {scale_text} (see `inheritune_core.config.SCALES`); paper: the paper's "
+            "models and steps. Rows are matched on their role, so layer counts differ at reduced scales.")
+
+
+def table_to_markdown(t: TableData) -> str:
+    lines = [f"**{t.caption}**", "", "| " + " | ".join(t.header) + " |",
+             "|" + "|".join("---" for _ in t.header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in t.rows]
+    lines += ["", t.note, ""]
+    return "\n".join(lines)
+
+
+_LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
+                  "↓": r"$\downarrow$", "†": r"$^\dagger$", "–": "--", "`": ""}
+
+
+def _latex_escape(s: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in s)
+
+
+def table_to_latex(t: TableData) -> str:
+    spec = "ll" + "r" * (len(t.header) - 2)
+    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+             " & ".join(_latex_escape(h) for h in t.header) + r" \\", r"\midrule"]
+    lines += [" & ".join(_latex_escape(c) for c in r) + r" \\" for r in t.rows]
+    lines += [r"\bottomrule", r"\end{tabular}",
+              rf"\caption{{{_latex_escape(t.caption)} {_latex_escape(t.note)}}}",
+              r"\end{table}", ""]
+    return "\n".join(lines)
+
+
+# The paper's numbers are committed with the code; a results folder elsewhere may carry its own copy.
+COMMITTED_REPORTED_DIR = PROJECT_DIR / "results" / "paper_reported"
+
+
+def render_table(name: str, results_dir: str | os.PathLike | None = None,
+                 paper_dir: str | os.PathLike | None = None,
+                 reported_dir: str | os.PathLike | None = None) -> list[Path] | None:
+    """Render paper/tables/<name>.md and .tex from the reproduced and reported CSVs.
+
+    reported_dir: where <name>.csv of the paper's numbers is (default: results_dir/paper_reported if it
+    exists, else the committed results/paper_reported). Returns the written paths, or None (with a printed
+    note) when the reproduced CSV does not exist yet.
+    """
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
+    spec = TABLES[name]
+    results = Path(results_dir) if results_dir is not None else _default_results_dir()
+    out = (Path(paper_dir) if paper_dir is not None else _default_paper_dir()) / "tables"
+    src = results / spec.reproduced
+    if not src.is_file():
+        print(f"[report] {name}: skipped, {src} does not exist (run `make {src.parent.name}` first)")
+        return None
+    if reported_dir is None:
+        reported_dir = results / "paper_reported"
+        reported_dir = reported_dir if reported_dir.is_dir() else COMMITTED_REPORTED_DIR
+    reported_path = Path(reported_dir) / f"{name}.csv"
+    reported = read_table_csv(reported_path) if reported_path.is_file() else None
+    table = build_table(spec, read_table_csv(src), reported)
+    md, tex = out / f"{name}.md", out / f"{name}.tex"
+    atomic_write_text(md, table_to_markdown(table))
+    atomic_write_text(tex, table_to_latex(table))
+    return [md, tex]
+
+
+# ---------------------------------------------------------------------------------------------- figures
+def read_curves_csv(path: str | os.PathLike) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"curves CSV {path} does not exist")
+    df = pd.read_csv(path, keep_default_na=False, dtype={"panel": str, "model": str, "role": str,
+                                                          "method": str, "split": str})
+    missing = [c for c in CURVE_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path} is not a tidy curves CSV: missing columns {missing}")
+    return df
+
+
+def _deterministic_matplotlib():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    # Fixed style, no timestamps or hash salts: the same CSV gives the same bytes.
+    matplotlib.rcParams.update({"svg.hashsalt": "inheritune", "pdf.compression": 6, "font.size": 9,
+                                "axes.grid": True, "grid.alpha": 0.3})
+    return plt
+
+
+def figure_bytes(fig) -> tuple[bytes, bytes]:
+    """PNG and PDF bytes of a figure with the volatile metadata removed."""
+    import io
+
+    png, pdf = io.BytesIO(), io.BytesIO()
+    fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
+    fig.savefig(pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Producer": None,
+                                             "Creator": None})
+    return png.getvalue(), pdf.getvalue()
+
+
+def draw_curves(spec: FigureSpec, curves: pd.DataFrame):
+    """One subplot per panel; one line per (role, layers) with the method and depth in the legend."""
+    plt = _deterministic_matplotlib()
+    df = curves[curves["split"] == spec.split]
+    if spec.panels:
+        df = df[df["panel"].isin(spec.panels)]
+    if spec.roles:
+        df = df[df["role"].isin(spec.roles)]
+    if df.empty:
+        raise ValueError(f"{spec.name}: no '{spec.split}' rows to draw in the curves CSV")
+    panels = _ordered_unique(df["panel"])
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    scales = ", ".join(_ordered_unique(df["scale"])) if "scale" in df else "?"
+    for ax, panel in zip(axes[0], panels):
+        sub = df[df["panel"] == panel]
+        for (_role, layers), line in sub.groupby(["role", "layers"], sort=False):
+            line = line.sort_values("step")
+            label = f"{line['method'].iloc[0]} ({layers}L)"
+            ax.plot(line["step"], line["loss"], label=label, linewidth=1.2)
+        ax.set_title(MODEL_NAMES.get(panel, panel))
+        ax.set_xlabel("step")
+        ax.set_ylabel(f"{spec.split} loss")
+        ax.legend(fontsize=7)
+    title = textwrap.fill(f"{spec.caption} Scale: {scales}.", width=70 * len(panels))
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def render_figure(name: str, results_dir: str | os.PathLike | None = None,
+                  paper_dir: str | os.PathLike | None = None) -> list[Path] | None:
+    """Render paper/figures/<name>.png and .pdf from its curves CSV; None (noted) when the CSV is absent."""
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; choose one of {', '.join(FIGURES)}")
+    spec = FIGURES[name]
+    results = Path(results_dir) if results_dir is not None else _default_results_dir()
+    out = (Path(paper_dir) if paper_dir is not None else _default_paper_dir()) / "figures"
+    src = results / spec.curves
+    if not src.is_file():
+        print(f"[report] {name}: skipped, {src} does not exist (run `make {name}` first)")
+        return None
+    fig = draw_curves(spec, read_curves_csv(src))
+    import matplotlib.pyplot as plt
+
+    try:
+        png, pdf = figure_bytes(fig)
+    finally:
+        plt.close(fig)
+    paths = [out / f"{name}.png", out / f"{name}.pdf"]
+    atomic_write_bytes(paths[0], png)
+    atomic_write_bytes(paths[1], pdf)
+    return paths
+
+
+def render(name: str, results_dir: str | os.PathLike | None = None,
+           paper_dir: str | os.PathLike | None = None) -> list[Path] | None:
+    """Render one table or figure by its paper name (table1, figure5, ...)."""
+    if name in TABLES:
+        return render_table(name, results_dir, paper_dir)
+    if name in FIGURES:
+        return render_figure(name, results_dir, paper_dir)
+    raise ValueError(f"unknown table or figure {name!r}; choose one of {', '.join([*TABLES, *FIGURES])}")
+
+
+def render_all(results_dir: str | os.PathLike | None = None,
+               paper_dir: str | os.PathLike | None = None) -> dict[str, list[Path] | None]:
+    """Every table and figure whose CSV exists (the others are skipped with a printed note)."""
+    return {name: render(name, results_dir, paper_dir) for name in [*TABLES, *FIGURES]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Re-render paper/ tables and figures from results/ CSVs.")
+    parser.add_argument("names", nargs="*", help="tables/figures to render (default: all)")
+    parser.add_argument("--results", default=None, help="results folder (default: results/)")
+    parser.add_argument("--paper", default=None, help="output folder holding tables/ and figures/ (default: paper/)")
+    args = parser.parse_args(argv)
+    names = args.names or [*TABLES, *FIGURES]
+    done = 0
+    for name in names:
+        paths = render(name, args.results, args.paper)
+        if paths:
+            done += 1
+            print(f"[report] {name}: " + ", ".join(str(p) for p in paths))
+    print(f"[report] {done} of {len(names)} rendered")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = [
+    "TABLES", "FIGURES", "TableSpec", "FigureSpec", "read_table_csv", "read_curves_csv", "build_table",
+    "table_to_markdown", "table_to_latex", "render_table", "render_figure", "render", "render_all", "draw_curves",
+]

@@ -1,0 +1,127 @@
+"""experiments.py: a run is a spec hashed to a folder; finished runs are read back, interrupted ones resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from inheritune_core import experiments as ex
+from inheritune_core import paper_experiments as pe
+from inheritune_core.config import ConfigError
+
+
+def spec(data, **kw):
+    kw.setdefault("seed", 1)
+    return ex.make_spec("unit", "reference", "gpt2-medium", "smoke", data, **kw)
+
+
+def fake_trainer(calls):
+    def build_and_train(run_dir):
+        calls.append(run_dir)
+        (run_dir / "metrics.csv").write_text("step,tokens,train_loss,val_loss\n0,0,,9.5\n4,512,9.0,8.5\n")
+        ex.atomic_write_json(run_dir / "result.json", {"final_val_loss": 8.5, "steps": 4})
+    return build_and_train
+
+
+def test_spec_hash_is_stable_and_complete(random_token_data):
+    a = spec(random_token_data, init={"b": 1, "a": [1, 2]})
+    b = spec(random_token_data, init={"a": [1, 2], "b": 1})
+    assert a.hash == b.hash and len(a.hash) == ex.HASH_CHARS and a.run_id == f"unit-{a.hash}"
+    assert ex.short_hash({"x": 1, "y": [1, 2]}) == ex.short_hash({"y": [1, 2], "x": 1})
+    different = [spec(random_token_data, seed=2), spec(random_token_data, steps=7),
+                 spec(random_token_data, n_layer=2), spec(random_token_data, learning_rate=5e-4),
+                 spec(random_token_data, parents=["ref-123"]), spec(random_token_data, sampler="sequential")]
+    assert len({a.hash} | {s.hash for s in different}) == 1 + len(different)
+    # device and progress bars do not change what is computed, so they do not change the run
+    assert spec(random_token_data, device="cuda", progress=False).hash == spec(random_token_data).hash
+    assert a.train_config["max_steps"] == 12 and a.model_config["n_layer"] == 4  # smoke: 24 // 6
+
+
+def test_data_fingerprint_ignores_location_and_timing(random_token_data, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(random_token_data.root, copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    (copy / "meta.json").write_text(json.dumps({**meta, "prepare_seconds": 99.0}))
+    assert ex.data_fingerprint(copy) == ex.data_fingerprint(random_token_data)
+    (copy / "meta.json").write_text(json.dumps({**meta, "name": "other"}))
+    assert ex.data_fingerprint(copy) != ex.data_fingerprint(random_token_data)
+
+
+def test_finished_run_is_read_back_never_retrained(random_token_data, tmp_path):
+    calls = []
+    s = spec(random_token_data)
+    first = ex.run_or_load(s, fake_trainer(calls), tmp_path)
+    second = ex.run_or_load(s, fake_trainer(calls), tmp_path)
+    assert len(calls) == 1 and first.trained_now and not second.trained_now
+    assert second.run_dir == tmp_path / s.run_id and second.final_val_loss == 8.5
+    assert json.loads((second.run_dir / "spec.json").read_text()) == json.loads(ex.canonical_json(s.identity()))
+    rows = ex.curve_rows(second, panel="p", model="m", role="reference", method="rand init")
+    assert [(r["step"], r["split"], r["loss"]) for r in rows] == [(0, "val", 9.5), (4, "train", 9.0), (4, "val", 8.5)]
+
+
+def test_a_trainer_that_writes_no_result_is_an_error(random_token_data, tmp_path):
+    with pytest.raises(ConfigError, match="without writing .*result.json"):
+        ex.run_or_load(spec(random_token_data), lambda run_dir: None, tmp_path)
+
+
+def test_a_folder_of_another_spec_is_refused(random_token_data, tmp_path):
+    s = spec(random_token_data)
+    ex.run_or_load(s, fake_trainer([]), tmp_path)
+    (tmp_path / s.run_id / "spec.json").write_text(json.dumps({"kind": "something else"}))
+    with pytest.raises(ConfigError, match="describes another run"):
+        ex.run_or_load(s, fake_trainer([]), tmp_path)
+
+
+def test_reference_is_trained_once_and_an_interrupted_run_resumes(random_token_data, tmp_path):
+    before = dict(ex.TRAINING_COUNTER)
+    ref = ex.reference_run("gpt2-medium", "smoke", random_token_data, steps=4, runs_dir=tmp_path, progress=False)
+    again = ex.reference_run("gpt2-medium", "smoke", random_token_data, steps=4, runs_dir=tmp_path, progress=False)
+    assert ref.trained_now and not again.trained_now and again.run_id == ref.run_id
+    assert ex.TRAINING_COUNTER["trained"] == before["trained"] + 1
+    assert ref.layers == 4 and ref.steps == 4
+    model = again.load_model()
+    assert model.config.n_layer == 4 and not model.training
+    # An interrupted run: the checkpoint is there, result.json is not. It resumes (here: at its last step).
+    (ref.run_dir / "result.json").unlink()
+    resumed = ex.reference_run("gpt2-medium", "smoke", random_token_data, steps=4, runs_dir=tmp_path,
+                               progress=False)
+    assert resumed.trained_now and resumed.steps == 4
+    assert resumed.final_val_loss == pytest.approx(ref.final_val_loss, abs=1e-6)
+
+
+def test_write_csv_is_all_or_nothing(tmp_path):
+    path = tmp_path / "out" / "t.csv"
+    ex.write_csv([{"a": 1, "b": 0.1}, {"a": 2, "c": "x"}], path)
+    assert path.read_text() == "a,b,c\n1,0.1,\n2,,x\n"
+
+    def failing_rows():
+        yield {"a": 3}
+        raise RuntimeError("notebook failed half-way")
+
+    with pytest.raises(RuntimeError):
+        ex.write_csv(failing_rows(), path)
+    assert path.read_text() == "a,b,c\n1,0.1,\n2,,x\n"  # the previous complete file is untouched
+    assert [p.name for p in path.parent.iterdir()] == ["t.csv"]  # no temp file left behind
+    with pytest.raises(ValueError, match="no rows"):
+        ex.write_csv([], tmp_path / "empty.csv")
+
+
+@pytest.mark.parametrize("preset, scale, expected", [
+    ("gpt2-medium", "paper", 16), ("gpt2-large", "paper", 18), ("gpt2-xlarge", "paper", 24),
+    ("gpt2-large-dagger", "paper", 16), ("gpt2-medium", "tiny", 6), ("gpt2-large", "tiny", 6),
+    ("gpt2-xlarge", "tiny", 8), ("gpt2-medium", "small", 8), ("gpt2-medium", "smoke", 2),
+])
+def test_target_layers(preset, scale, expected):
+    assert pe.target_layers(preset, scale) == expected
+
+
+def test_bad_experiment_input(random_token_data):
+    setup = pe.Setup(scale="smoke", data=random_token_data)
+    with pytest.raises(ConfigError, match="sizes must be a non-empty list"):
+        pe.table1(setup, ["gpt2-huge"])
+    with pytest.raises(ConfigError, match="unknown scale"):
+        pe.Setup(scale="huge", data=random_token_data)
+    with pytest.raises(ConfigError, match="run name"):
+        ex.make_spec("a/b", "reference", "gpt2-medium", "smoke", random_token_data)
