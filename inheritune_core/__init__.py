@@ -51,6 +51,8 @@ _EXPORTS: dict[str, str] = {
     "RunSpec": "experiments", "RunRecord": "experiments", "make_spec": "experiments",
     "run_or_load": "experiments", "reference_run": "experiments", "write_csv": "experiments",
     "render": "report", "render_all": "report",
+    "render_lowdata_all": "report_lowdata", "epochs_vs_fresh_rows": "lowdata", "epochs_vs_fresh_plan": "lowdata",
+    "table8_rows": "lowdata", "slice_token_data": "lowdata",
     # data
     "fetch_gpt2_vocab": "data", "HFTokenizer": "data", "open_split": "data", "ShardedTokens": "data",
 }

@@ -330,4 +330,12 @@ def test_table5_notebook_runs_at_smoke_scale(tmp_path):
     assert set(table["layers"]) == {15, 30} and set(table["role"]) == {"inheritune", "reference"}
     assert "val_loss" in set(table["metric"])
     assert "piqa_acc" in set(table["metric"])  # the offline lm-eval column
-    assert (tmp_path / "paper" / "tables" / "table5.md").is_file()
+    out = tmp_path / "results" / "table5_lowdata"
+    assert set(pd.read_csv(out / "figure11.csv")["layers"]) == {4, 15, 30}  # the smoke sweep + the reference
+    assert set(pd.read_csv(out / "table8.csv")["role"]) == {"inheritune_smollm2-135m_n15"}
+    figure13 = pd.read_csv(out / "figure13.csv")
+    assert set(zip(figure13["data"], figure13["epochs"])) == {("repeated", 1), ("repeated", 2), ("fresh", 2)}
+    assert set(pd.read_csv(out / "table9.csv")["epochs"]) == {2}
+    for name in ("tables/table5.md", "tables/table8.md", "tables/table9.md", "figures/figure10.png",
+                 "figures/figure11.pdf", "figures/figure13.png"):
+        assert (tmp_path / "paper" / name).is_file(), name
