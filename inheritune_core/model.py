@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import ConfigError, PADDED_VOCAB_SIZE, model_config_kwargs
+from .config import PADDED_VOCAB_SIZE, ConfigError, model_config_kwargs
 
 
 @dataclass
@@ -44,7 +44,7 @@ class GPTConfig:
             raise ConfigError(f"n_head={self.n_head} does not divide n_embd={self.n_embd}")
 
     @classmethod
-    def from_preset(cls, preset: str, scale: str = "paper", n_layer: int | None = None) -> "GPTConfig":
+    def from_preset(cls, preset: str, scale: str = "paper", n_layer: int | None = None) -> GPTConfig:
         """A Table 10 architecture at a scale; `n_layer` is a paper layer count, scaled like the preset's."""
         return cls(**model_config_kwargs(preset, scale, n_layer))
 
@@ -52,7 +52,7 @@ class GPTConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GPTConfig":
+    def from_dict(cls, d: dict) -> GPTConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:

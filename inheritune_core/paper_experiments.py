@@ -264,8 +264,10 @@ def downstream_rows(setup: Setup, rec: RunRecord, tasks: dict[str, list[tuple[st
             loaded = loaded or rec.load_model(setup.device)
             try:
                 df = evaluate(loaded, [task], limit=setup.eval_limit, device=setup.device)
-            except EvaluationError as e:
-                notes.append(f"{task} left out for {rec.run_id}: {e}")
+            except (EvaluationError, ConnectionError) as e:
+                # ConnectionError: a task with no local copy whose data lives on the (unreachable) Hub.
+                first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                notes.append(f"{task} left out for {rec.run_id}: {first_line}")
                 continue
             got = {name: float(df[(df["task"] == task) & (df["metric"] == metric)]["value"].iloc[0]) * factor
                    for metric, name, factor in wanted if ((df["task"] == task) & (df["metric"] == metric)).any()}

@@ -8,6 +8,7 @@ under its final name is always complete.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -52,6 +53,15 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def atomic_write_json(path: str | os.PathLike, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (downloads and model files can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -152,6 +162,6 @@ def load_token_data(root: str | os.PathLike) -> TokenData:
 
 
 __all__ = [
-    "DataError", "TokenData", "load_token_data", "token_dtype", "atomic_write_bytes", "atomic_write_text",
+    "DataError", "TokenData", "sha256_file", "load_token_data", "token_dtype", "atomic_write_bytes", "atomic_write_text",
     "atomic_write_json", "atomic_write_tokens",
 ]

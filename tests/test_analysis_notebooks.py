@@ -19,7 +19,6 @@ def run_notebook(name: str, tmp_path, **params):
     return tmp_path / "results", tmp_path / "paper" / "figures"
 
 
-@pytest.mark.slow
 def test_figure9_and_figure2_notebooks(bundled_data_dir, tmp_path):
     results, figures = run_notebook("figure9", tmp_path, n_runs=3)
     stats = read_csv_checked(results / "figure9" / "layer_stats.csv", LAYER_STATS_COLUMNS)
@@ -31,7 +30,6 @@ def test_figure9_and_figure2_notebooks(bundled_data_dir, tmp_path):
     assert set(maps.kind) == {"causal", "full"} and (figures / "figure2.png").is_file()
 
 
-@pytest.mark.slow
 def test_figure1_notebook(bundled_data_dir, tmp_path):
     results, figures = run_notebook("figure1", tmp_path, n_runs=3, hf_references=[])
     stats = read_csv_checked(results / "figure1" / "layer_stats.csv", LAYER_STATS_COLUMNS)

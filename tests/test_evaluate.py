@@ -179,7 +179,8 @@ def test_lm_eval_evaluates_an_exported_model_offline_reproducibly(evaldata_dir, 
     runs = [evaluate(m, tasks, limit=limits, device="cpu", data_dir=evaldata_dir, cache_dir=tmp_path)
             for m in (export_dir, model)]
     table = runs[0]
-    assert list(table.columns) == ["task", "metric", "value", "stderr", "n"]
+    assert list(table.columns) == ["task", "metric", "value", "stderr", "n", "dropped"]
+    assert (table["dropped"] == 0).all()  # block 256: every document fits
     got = {(r.task, r.metric): r.value for r in table.itertuples()}
     expected = {("lambada_openai", "acc"), ("lambada_openai", "perplexity"), ("piqa", "acc"), ("piqa", "acc_norm"),
                 ("arc_easy", "acc"), ("arc_easy", "acc_norm"), ("wikitext", "word_perplexity"),
@@ -197,6 +198,122 @@ def test_lm_eval_evaluates_an_exported_model_offline_reproducibly(evaldata_dir, 
     assert got[("lambada_openai", "perplexity")] > 1000
     assert math.isclose(got[("wikitext", "bits_per_byte")], math.log2(got[("wikitext", "byte_perplexity")]))
     assert runs[0].equals(runs[1])  # identical across two runs
+
+
+# ------------------------------------------------------------- short contexts (fit_context)
+
+SHORT_BLOCK = 32  # the smoke scale's block_size: many PIQA solutions are longer
+
+
+@pytest.fixture(scope="module")
+def exported_short_context_model(tmp_path_factory):
+    from inheritune_core.hf import export_hf
+    from inheritune_core.model import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(block_size=SHORT_BLOCK, vocab_size=50304, n_layer=2, n_head=4, n_embd=32))
+    return export_hf(model, tmp_path_factory.mktemp("eval-short") / "short-hf")
+
+
+def _piqa_fits_by_own_tokenization(evaldata_dir, n_docs: int) -> list[bool]:
+    """For the first raw PIQA questions: do both solutions fit SHORT_BLOCK tokens as lm-eval scores them?
+
+    Independent of lm-eval and transformers: tiktoken's GPT-2 BPE on the raw file. lm-eval's piqa prompt is
+    "Question: {goal}\nAnswer:", each choice is scored as " " + solution, and the scored tokens are those of
+    prompt+continuation after the prompt's own tokens.
+    """
+    from inheritune_core.data import load_tokenizer
+
+    enc = load_tokenizer("gpt2")
+    fits = []
+    for line in (evaldata_dir / "piqa/valid.jsonl").read_text().splitlines()[:n_docs]:
+        doc = json.loads(line)
+        prompt = f"Question: {doc['goal']}\nAnswer:"
+        lengths = [len(enc.encode_ordinary(prompt + " " + doc[s])) - len(enc.encode_ordinary(prompt))
+                   for s in ("sol1", "sol2")]
+        fits.append(max(lengths) <= SHORT_BLOCK)
+    return fits
+
+
+@pytest.mark.needs_evaldata
+def test_fit_context_keeps_exactly_the_documents_that_fit(evaldata_dir, exported_short_context_model, tmp_path):
+    from lm_eval.tasks import TaskManager
+
+    from inheritune_core.evaluate import _hf_lm, fit_task_to_context
+
+    n_raw = 50
+    fits = _piqa_fits_by_own_tokenization(evaldata_dir, n_raw)
+    assert 0 < fits.count(False) < n_raw  # the check below can tell kept from dropped
+    want = fits.count(True) - 2  # stop before the end of the checked prefix
+    last = [i for i, ok in enumerate(fits) if ok][want - 1]  # raw index of the want-th fitting document
+
+    write_local_task("piqa", evaldata_dir / "piqa", tmp_path / "yaml", cache_dir=tmp_path / "cache")
+    loaded = TaskManager(include_path=str(tmp_path / "yaml"), include_defaults=False).load(["piqa"])
+    task = loaded["tasks"]["piqa"]
+    lm = _hf_lm(exported_short_context_model, 8, "cpu")
+    assert lm.max_length == SHORT_BLOCK
+    kept, dropped, longest = fit_task_to_context(task, lm, limit=want)
+    assert (kept, dropped) == (want, fits[: last + 1].count(False)) and longest > SHORT_BLOCK
+    raw = [json.loads(line) for line in (evaldata_dir / "piqa/valid.jsonl").read_text().splitlines()[:n_raw]]
+    expected = [(d["goal"], d["sol1"], d["sol2"]) for d, ok in zip(raw, fits) if ok][:want]
+    assert [(d["goal"], d["sol1"], d["sol2"]) for d in task.eval_docs] == expected
+
+
+@pytest.mark.needs_evaldata
+def test_fit_context_leaves_rolling_loglikelihood_tasks_alone(evaldata_dir, exported_short_context_model, tmp_path):
+    from lm_eval.tasks import TaskManager
+
+    from inheritune_core.evaluate import _hf_lm, fit_task_to_context
+
+    write_local_task("wikitext", evaldata_dir / "wikitext2_raw", tmp_path / "yaml", cache_dir=tmp_path / "cache")
+    task = TaskManager(include_path=str(tmp_path / "yaml"), include_defaults=False).load(["wikitext"])["tasks"]["wikitext"]
+    before = list(task.eval_docs)
+    assert fit_task_to_context(task, _hf_lm(exported_short_context_model, 8, "cpu"), limit=3) == (len(before), 0, 0)
+    assert list(task.eval_docs) == before and "test_docs" not in vars(task)  # nothing replaced
+
+
+@pytest.mark.needs_evaldata
+def test_short_context_model_evaluates_piqa_on_documents_that_fit(evaldata_dir, exported_short_context_model,
+                                                                   tmp_path, capsys):
+    fits = _piqa_fits_by_own_tokenization(evaldata_dir, 50)
+    table = evaluate(exported_short_context_model, ["piqa"], limit=LIMIT, device="cpu", data_dir=evaldata_dir,
+                     cache_dir=tmp_path)
+    last = [i for i, ok in enumerate(fits) if ok][LIMIT - 1]
+    assert set(table["metric"]) == {"acc", "acc_norm"}
+    assert (table["n"] == LIMIT).all() and (table["dropped"] == fits[: last + 1].count(False)).all()
+    assert table["dropped"].iloc[0] >= 1  # the first PIQA questions include one too long for 32 tokens
+    assert table["value"].between(0.0, 1.0).all()
+    out = capsys.readouterr().out
+    assert f"piqa: dropped {table['dropped'].iloc[0]} of {LIMIT + table['dropped'].iloc[0]} documents" in out
+    assert f"context of {SHORT_BLOCK} tokens" in out
+    # without fitting, lm-eval's assertion on the long document becomes one clear error
+    with pytest.raises(EvaluationError, match="does not fit the model's context window"):
+        evaluate(exported_short_context_model, ["piqa"], limit=LIMIT, device="cpu", data_dir=evaldata_dir,
+                 cache_dir=tmp_path, fit_context=False)
+
+
+@pytest.mark.needs_evaldata
+def test_fit_context_works_through_groups(evaldata_dir, exported_short_context_model, tmp_path, capsys):
+    """A group's leaf tasks are fitted in place and the built Group goes to lm-eval: no per-task special case."""
+    from inheritune_core.evaluate import _hf_lm, _load_fitted_tasks, _results_table, _run_lm_eval, _task_manager
+
+    yaml_dir = tmp_path / "yaml"
+    for task, folder in (("piqa", "piqa"), ("arc_easy", "arc_easy")):
+        write_local_task(task, evaldata_dir / folder, yaml_dir, cache_dir=tmp_path / "cache")
+    (yaml_dir / "short_group.yaml").write_text(
+        "group: short_group\ntask:\n  - piqa\n  - arc_easy\n"
+        "aggregate_metric_list:\n  - metric: acc\n    weight_by_size: true\n")
+    lm = _hf_lm(exported_short_context_model, 8, "cpu")
+    manager = _task_manager(yaml_dir, include_defaults=False)
+    specs, dropped = _load_fitted_tasks(lm, ["short_group"], manager, LIMIT)
+    assert [type(s).__name__ for s in specs] == ["Group"]
+    assert dropped["piqa"] >= 1 and dropped["arc_easy"] == 0  # ARC-Easy's longest choice is 28 tokens
+    assert dropped["short_group"] == dropped["piqa"]
+    results = _run_lm_eval(lm, ["short_group"], manager, 0, LIMIT, 100, 1234, specs)
+    assert results["n-samples"]["piqa"]["effective"] == results["n-samples"]["arc_easy"]["effective"] == LIMIT
+    table = _results_table(results, ["short_group", "piqa", "arc_easy"], dropped)
+    assert table["value"].between(0.0, 1.0).all()
+    assert "arc_easy: every one of the 5 documents examined fits" in capsys.readouterr().out
 
 
 @pytest.mark.slow

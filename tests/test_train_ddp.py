@@ -34,7 +34,6 @@ WORKER = textwrap.dedent(f"""
 """)
 
 
-@pytest.mark.slow
 def test_two_gloo_processes_match_one_process(random_token_data, tmp_path):
     torch.manual_seed(0)
     model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))
