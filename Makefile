@@ -78,6 +78,7 @@ inheritune: setup
 paper:
 	$(PY) -m inheritune_core.report
 	$(PY) -m inheritune_core.report_lowdata
+	$(PY) -m inheritune_core.attention_figures
 
 eval:  ## make eval MODEL=runs/x/hf TASKS=piqa,arc_easy [LIMIT=100] [OUT=results/eval.csv]
 	$(PY) -m inheritune_core.evaluate run --model $(MODEL) --tasks $(TASKS) $(if $(LIMIT),--limit $(LIMIT)) $(if $(OUT),--out $(OUT))

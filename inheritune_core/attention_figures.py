@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .report import _deterministic_matplotlib, figure_bytes
-from .tokens import atomic_write_bytes
+from .report import _deterministic_matplotlib
+from .report import save_figure as _save_figure
 
 LAYER_STATS_COLUMNS = ("model", "layer", "stat", "rank_mean", "rank_std", "mass_mean", "mass_std")
 MAPS_COLUMNS = ("model", "layer", "head", "kind", "query", "key", "weight")
@@ -113,13 +113,70 @@ def draw_attention_maps(maps: pd.DataFrame, kind: str = "full", title: str | Non
 
 def save_figure(fig, out_dir: str | os.PathLike, name: str) -> list[Path]:
     """PNG and PDF (deterministic bytes) written atomically to out_dir/name.{png,pdf}."""
-    png, pdf = figure_bytes(fig)
-    out = Path(out_dir)
-    paths = [out / f"{name}.png", out / f"{name}.pdf"]
-    atomic_write_bytes(paths[0], png)
-    atomic_write_bytes(paths[1], pdf)
-    _deterministic_matplotlib().close(fig)
+    return _save_figure(fig, out_dir, name)
+
+
+# ------------------------------------------------------------- Figures 1, 2, 9 from their CSVs alone
+# The notebooks call these after writing the CSVs, and `make paper` calls `render_attention_figures`, so a
+# figure is redrawn identically without a model.
+
+
+def render_figure1(results_dir: str | os.PathLike, paper_dir: str | os.PathLike) -> list[Path]:
+    """Figure 1 (a, b, d, e) from figure1/layer_stats.csv and (c, f) from figure1/curves.csv when present."""
+    from . import report
+
+    results, figures = Path(results_dir) / "figure1", Path(paper_dir) / "figures"
+    stats = read_csv_checked(results / "layer_stats.csv", LAYER_STATS_COLUMNS)
+    paths = save_figure(draw_layer_stats(stats, stat="max", title="Figure 1 (a, b, d, e): max over heads, "
+                                         "mean +- std over runs"), figures, "figure1")
+    if (results / "curves.csv").is_file():
+        spec = report.FigureSpec("figure1_curves", "figure1/curves.csv", "val",
+                                 "Figure 1 (c, f): early vs lazy layers vs random init.")
+        paths += save_figure(report.draw_curves(spec, report.read_curves_csv(results / "curves.csv")), figures,
+                             "figure1_curves")
     return paths
 
 
-__all__ = ["draw_attention_maps", "draw_layer_stats", "draw_rank_comparison", "read_csv_checked", "save_figure"]
+def render_figure2(results_dir: str | os.PathLike, paper_dir: str | os.PathLike, kind: str = "full") -> list[Path]:
+    """Figure 2's attention maps (`kind` full or causal; both are in figure2/maps.csv)."""
+    maps = read_csv_checked(Path(results_dir) / "figure2" / "maps.csv", MAPS_COLUMNS)
+    heads = ", ".join(str(h) for h in sorted(maps["head"].unique()))
+    fig = draw_attention_maps(maps, kind=kind, title=f"Figure 2: {kind} attention, head {heads}, "
+                              "mean over strings")
+    return save_figure(fig, Path(paper_dir) / "figures", "figure2")
+
+
+def render_figure9(results_dir: str | os.PathLike, paper_dir: str | os.PathLike) -> list[Path]:
+    """Figure 9: max rank per layer, reference vs Inheritune model, from figure9/layer_stats.csv."""
+    stats = read_csv_checked(Path(results_dir) / "figure9" / "layer_stats.csv", ["model", "layer", "stat", "rank_mean"])
+    fig = draw_rank_comparison(stats, stat="max", quantity="rank",
+                               title="Figure 9: max rank over heads per layer (mean +- std over runs)")
+    return save_figure(fig, Path(paper_dir) / "figures", "figure9")
+
+
+ATTENTION_FIGURES = {"figure1": ("figure1/layer_stats.csv", render_figure1),
+                     "figure2": ("figure2/maps.csv", render_figure2),
+                     "figure9": ("figure9/layer_stats.csv", render_figure9)}
+
+
+def render_attention_figures(results_dir: str | os.PathLike, paper_dir: str | os.PathLike) -> dict[str, list[Path] | None]:
+    """Every attention figure whose CSV exists; the others are skipped with a printed note."""
+    done: dict[str, list[Path] | None] = {}
+    for name, (csv, render) in ATTENTION_FIGURES.items():
+        if not (Path(results_dir) / csv).is_file():
+            print(f"[report] {name}: skipped, {Path(results_dir) / csv} does not exist (run `make {name}` first)")
+            done[name] = None
+            continue
+        done[name] = render(results_dir, paper_dir)
+        print(f"[report] {name}: " + ", ".join(str(p) for p in done[name]))
+    return done
+
+
+__all__ = ["draw_attention_maps", "draw_layer_stats", "draw_rank_comparison", "read_csv_checked", "save_figure",
+           "render_figure1", "render_figure2", "render_figure9", "render_attention_figures"]
+
+
+if __name__ == "__main__":  # `make paper`: redraw Figures 1, 2, 9 from results/ into paper/
+    from .paths import paper_dir, results_dir
+
+    render_attention_figures(results_dir(), paper_dir())

@@ -361,14 +361,18 @@ def render_figure(name: str, results_dir: str | os.PathLike | None = None,
     if not src.is_file():
         print(f"[report] {name}: skipped, {src} does not exist (run `make {name}` first)")
         return None
-    fig = draw_curves(spec, read_curves_csv(src))
+    return save_figure(draw_curves(spec, read_curves_csv(src)), out, name)
+
+
+def save_figure(fig, out_dir: str | os.PathLike, name: str) -> list[Path]:
+    """Write out_dir/name.png and .pdf (deterministic bytes, atomically) and close the figure."""
     import matplotlib.pyplot as plt
 
     try:
         png, pdf = figure_bytes(fig)
     finally:
         plt.close(fig)
-    paths = [out / f"{name}.png", out / f"{name}.pdf"]
+    paths = [Path(out_dir) / f"{name}.png", Path(out_dir) / f"{name}.pdf"]
     atomic_write_bytes(paths[0], png)
     atomic_write_bytes(paths[1], pdf)
     return paths

@@ -29,7 +29,6 @@ import pandas as pd
 from . import report
 from .paths import paper_dir as _default_paper_dir
 from .paths import results_dir as _default_results_dir
-from .tokens import atomic_write_bytes
 
 LOWDATA_RESULTS = "table5_lowdata"  # results/<this>/ holds every CSV of Appendix B
 MMLU = "mmlu_5shot_acc"
@@ -88,16 +87,7 @@ def _scales(df: pd.DataFrame) -> str:
 
 # ------------------------------------------------------------------------------------------------ drawing
 def _save(fig, out_dir: Path, name: str) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    try:
-        png, pdf = report.figure_bytes(fig)
-    finally:
-        plt.close(fig)
-    paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
-    atomic_write_bytes(paths[0], png)
-    atomic_write_bytes(paths[1], pdf)
-    return paths
+    return report.save_figure(fig, out_dir, name)
 
 
 def _suptitle(fig, caption: str, scale: str, width: int) -> None:

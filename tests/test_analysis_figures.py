@@ -62,3 +62,18 @@ def test_missing_or_malformed_csv_is_one_clear_error(tmp_path, layer_stats_csv):
         read_csv_checked(tmp_path / "nope.csv", LAYER_STATS_COLUMNS)
     with pytest.raises(ValueError, match="lacks columns"):
         read_csv_checked(layer_stats_csv, MAPS_COLUMNS)
+
+
+def test_make_paper_redraws_figures_1_2_9_from_committed_csvs(tmp_path):
+    """`make paper` redraws the attention figures from results/ alone, byte-identical to the committed ones."""
+    from inheritune_core.attention_figures import render_attention_figures
+    from inheritune_core.paths import PROJECT_DIR
+
+    results = PROJECT_DIR / "results"
+    done = render_attention_figures(results, tmp_path)
+    for name, paths in done.items():
+        if paths is None:  # its CSV is not committed
+            continue
+        for path in paths:
+            committed = PROJECT_DIR / "paper" / "figures" / path.name
+            assert path.read_bytes() == committed.read_bytes(), path.name

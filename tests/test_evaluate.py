@@ -295,7 +295,13 @@ def test_short_context_model_evaluates_piqa_on_documents_that_fit(evaldata_dir, 
 @pytest.mark.needs_evaldata
 def test_fit_context_works_through_groups(evaldata_dir, exported_short_context_model, tmp_path, capsys):
     """A group's leaf tasks are fitted in place and the built Group goes to lm-eval: no per-task special case."""
-    from inheritune_core.evaluate import _hf_lm, _load_fitted_tasks, _results_table, _run_lm_eval, _task_manager
+    from inheritune_core.evaluate import (
+        _hf_lm,
+        _load_fitted_tasks,
+        _results_table,
+        _run_lm_eval,
+        _task_manager,
+    )
 
     yaml_dir = tmp_path / "yaml"
     for task, folder in (("piqa", "piqa"), ("arc_easy", "arc_easy")):

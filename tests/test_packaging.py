@@ -4,6 +4,7 @@ every notebook has its make target and its line in the README's table."""
 from __future__ import annotations
 
 import re
+
 import tomllib
 
 from inheritune_core.paths import PROJECT_DIR
