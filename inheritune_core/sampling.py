@@ -54,6 +54,7 @@ class _BaseSampler:
         self.consumed = 0  # global micro-batches drawn by all ranks together
 
     def _offsets(self, index: int) -> np.ndarray:
+        """Start offsets of global micro-batch `index`; each sampler kind defines its own."""
         raise NotImplementedError
 
     def batch_at(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:

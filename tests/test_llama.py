@@ -240,10 +240,10 @@ def test_run_lowdata_trains_once_exports_and_reads_back(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------------ config, memory
 
 
-def test_paper_scale_is_appendix_c2():
+def test_paper_scale_is_appendix_c2(tmp_path):
     s = lowdata.LOWDATA_SCALES["paper"]
     assert (s.reference, s.n_layers, s.block_size, s.max_steps) == ("openlm-research/open_llama_3b", 13, 2048, 64_000)
-    cfg = lowdata.lowdata_train_config(s, "/tmp/x")
+    cfg = lowdata.lowdata_train_config(s, str(tmp_path / "run"))
     assert cfg.batch_tokens == 131_072 and cfg.accumulation_steps() == 16
     assert (cfg.learning_rate, cfg.weight_decay, cfg.warmup_steps, cfg.schedule) == (3e-4, 0.1, 1000, "cosine")
     assert cfg.activation_checkpointing and cfg.sampler == "sequential" and cfg.dtype == "auto"
