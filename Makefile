@@ -72,19 +72,17 @@ $(NOTEBOOKS): setup
 all: $(NOTEBOOKS)
 
 inheritune: setup
-	$(PY) -m inheritune_core.recipe --preset gpt2-medium --scale $(SCALE) --device $(DEVICE) \
+	$(PY) -m inheritune_core.method.recipe --preset gpt2-medium --scale $(SCALE) --device $(DEVICE) \
 		--data data/english --out runs/inheritune-$(SCALE)
 
 paper:
 	$(PY) -m inheritune_core.report
-	$(PY) -m inheritune_core.report_lowdata
-	$(PY) -m inheritune_core.attention_figures
 
 eval:  ## make eval MODEL=runs/x/hf TASKS=piqa,arc_easy [LIMIT=100] [OUT=results/eval.csv]
-	$(PY) -m inheritune_core.evaluate run --model $(MODEL) --tasks $(TASKS) $(if $(LIMIT),--limit $(LIMIT)) $(if $(OUT),--out $(OUT))
+	$(PY) -m inheritune_core.evaluation run --model $(MODEL) --tasks $(TASKS) $(if $(LIMIT),--limit $(LIMIT)) $(if $(OUT),--out $(OUT))
 
 eval-tasks:  ## offline task YAMLs for `lm_eval --include_path runs/lm_eval_tasks`
-	$(PY) -m inheritune_core.evaluate tasks --out runs/lm_eval_tasks
+	$(PY) -m inheritune_core.evaluation tasks --out runs/lm_eval_tasks
 
 notebooks:  ## regenerate notebooks/*.ipynb from scripts/make_notebooks.py
 	$(PY) scripts/make_notebooks.py

@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from inheritune_core.analysis import head_stats
+from inheritune_core.analysis.degeneration import head_stats
 
 
 def synthetic_attention(runs: int, layers: int, heads: int, T: int, seed: int = 0) -> torch.Tensor:
@@ -69,14 +69,18 @@ def main() -> None:
         # the threads used estimate the wall clock of the same work on an idle machine with that many cores.
         idle_estimate = cpu / max(1, min(torch.get_num_threads(), os.cpu_count() or 1))
         result["seconds"][method] = {"wall": wall, "cpu": cpu, "idle_wall_estimate": idle_estimate}
-        print(f"{method:>5}: {wall:6.2f} s wall, {cpu:6.2f} s CPU (idle-machine estimate {idle_estimate:5.2f} s) "
-              f"for {n} matrices of {args.seq_len}x{args.seq_len} ({1e3 * wall / n:.3f} ms each wall; "
-              f"best of {args.repeats})")
+        print(
+            f"{method:>5}: {wall:6.2f} s wall, {cpu:6.2f} s CPU (idle-machine estimate {idle_estimate:5.2f} s) "
+            f"for {n} matrices of {args.seq_len}x{args.seq_len} ({1e3 * wall / n:.3f} ms each wall; "
+            f"best of {args.repeats})"
+        )
     result["load_average_1min_after"] = os.getloadavg()[0]
-    print(f"load average (1 min) before/after: {result['load_average_1min_before']:.2f} / "
-          f"{result['load_average_1min_after']:.2f} on {result['cpu_count']} CPUs (a busy machine inflates the times)")
+    print(
+        f"load average (1 min) before/after: {result['load_average_1min_before']:.2f} / "
+        f"{result['load_average_1min_after']:.2f} on {result['cpu_count']} CPUs (a busy machine inflates the times)"
+    )
     if args.json:
-        from inheritune_core.tokens import atomic_write_json
+        from inheritune_core.io import atomic_write_json
 
         atomic_write_json(args.json, result)
 

@@ -33,14 +33,20 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inheritune_core.config import get_scale  # noqa: E402
-from inheritune_core.model import GPT, GPTConfig  # noqa: E402
-from inheritune_core.train import TrainConfig, autocast_context, configure_optimizer  # noqa: E402
+from inheritune_core.models.gpt import GPT, GPTConfig  # noqa: E402
+from inheritune_core.training.trainer import TrainConfig, autocast_context, configure_optimizer  # noqa: E402
 
 # Dense bf16 peak FLOP/s by card (vendor datasheets, without sparsity); the first key found in the name wins,
 # so the PCIe/NVL variants come before the plain "H100" (the SXM card, "NVIDIA H100 80GB HBM3").
 GPU_PEAK_BF16 = {
-    "H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12,
-    "A10": 125e12, "RTX 4090": 165e12,
+    "H100 PCIe": 756e12,
+    "H100 NVL": 835e12,
+    "H100": 989e12,
+    "H200": 989e12,
+    "A100": 312e12,
+    "L40S": 362e12,
+    "A10": 125e12,
+    "RTX 4090": 165e12,
 }
 
 
@@ -90,8 +96,9 @@ def run_path(args: argparse.Namespace, path: str) -> dict:
     torch.manual_seed(0)
     model = GPT(GPTConfig.from_preset(args.preset, args.scale)).to(device)
     block = model.config.block_size
-    cfg = TrainConfig.from_preset(args.preset, args.scale, "unused", micro_batch=args.micro_batch,
-                                  batch_tokens=args.micro_batch * block)
+    cfg = TrainConfig.from_preset(
+        args.preset, args.scale, "unused", micro_batch=args.micro_batch, batch_tokens=args.micro_batch * block
+    )
     optimizer = configure_optimizer(model, cfg, device.type)
 
     class Eager(torch.nn.Module):  # the paper-math path, as one module so torch.compile can take it too
@@ -111,7 +118,9 @@ def run_path(args: argparse.Namespace, path: str) -> dict:
     def step() -> None:
         with autocast_context(device.type, "auto"):
             logits = net(inputs)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
+        loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1)
+        )
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -137,9 +146,14 @@ def run_path(args: argparse.Namespace, path: str) -> dict:
     else:
         # Peak RSS (Linux reports KiB) minus the RSS before the model: the path's own memory.
         peak_mem = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before
-    return dict(path=path, tokens_per_s=tokens_per_s, step_ms=1000 * seconds / args.steps,
-                flops_per_token=model.flops_per_token(block), peak_mem_bytes=peak_mem,
-                params=model.num_params(non_embedding=False))
+    return dict(
+        path=path,
+        tokens_per_s=tokens_per_s,
+        step_ms=1000 * seconds / args.steps,
+        flops_per_token=model.flops_per_token(block),
+        peak_mem_bytes=peak_mem,
+        params=model.num_params(non_embedding=False),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,10 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="tiny")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per path")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation happens here)")
+    parser.add_argument(
+        "--warmup", type=int, default=3, help="untimed steps first (compilation happens here)"
+    )
     parser.add_argument("--micro-batch", type=int, default=None, help="default: the scale's micro-batch")
     parser.add_argument("--compile", action="store_true")
-    parser.add_argument("--only", choices=["fast", "eager"], help=argparse.SUPPRESS)  # the per-path subprocess
+    parser.add_argument(
+        "--only", choices=["fast", "eager"], help=argparse.SUPPRESS
+    )  # the per-path subprocess
     args = parser.parse_args(argv)
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     args.micro_batch = args.micro_batch or get_scale(args.scale).micro_batch
@@ -177,11 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         peak_text = f"measured fp32 matmul peak {peak / 1e9:.1f} GFLOP/s"
     cfg = GPTConfig.from_preset(args.preset, args.scale)
     print(f"device: {name}; MFU against {peak_text}")
-    print(f"model: {args.preset} at scale {args.scale} ({cfg.n_layer}L/{cfg.n_embd}/{cfg.n_head}H, "
-          f"{results['fast']['params'] / 1e6:.1f}M params), micro-batch {args.micro_batch}x{cfg.block_size}, "
-          f"{'bf16 autocast' if args.device.startswith('cuda') else 'fp32'}, "
-          f"{'fused ' if args.device.startswith('cuda') else ''}AdamW, clip 1.0, compile={args.compile}, "
-          f"torch {torch.__version__}, {args.steps} timed steps after {args.warmup} warm-up")
+    print(
+        f"model: {args.preset} at scale {args.scale} ({cfg.n_layer}L/{cfg.n_embd}/{cfg.n_head}H, "
+        f"{results['fast']['params'] / 1e6:.1f}M params), micro-batch {args.micro_batch}x{cfg.block_size}, "
+        f"{'bf16 autocast' if args.device.startswith('cuda') else 'fp32'}, "
+        f"{'fused ' if args.device.startswith('cuda') else ''}AdamW, clip 1.0, compile={args.compile}, "
+        f"torch {torch.__version__}, {args.steps} timed steps after {args.warmup} warm-up"
+    )
     mem_note = "" if args.device.startswith("cuda") else ", RSS above the idle process"
     print()
     print(f"| path | tokens/s | step (ms) | MFU | peak memory (GB{mem_note}) |")
@@ -189,10 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     for path, r in results.items():
         mfu = f"{r['tokens_per_s'] * r['flops_per_token'] / peak:.3f}" if peak else "n/a"
         label = "fast (SDPA)" if path == "fast" else "eager (paper math)"
-        print(f"| {label} | {r['tokens_per_s']:,.0f} | {r['step_ms']:.1f} | {mfu} | "
-              f"{r['peak_mem_bytes'] / 1e9:.3f} |")
+        print(
+            f"| {label} | {r['tokens_per_s']:,.0f} | {r['step_ms']:.1f} | {mfu} | "
+            f"{r['peak_mem_bytes'] / 1e9:.3f} |"
+        )
     print()
-    print(f"fast / eager throughput ratio: {results['fast']['tokens_per_s'] / results['eager']['tokens_per_s']:.2f}x")
+    print(
+        f"fast / eager throughput ratio: {results['fast']['tokens_per_s'] / results['eager']['tokens_per_s']:.2f}x"
+    )
     return 0
 
 

@@ -13,15 +13,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .errors import ConfigError
+
 # GPT-2's vocabulary is 50257 tokens; nanoGPT pads the embedding to 50304 (a multiple of 64) for speed, as
 # the paper's code does. Token ids >= 50257 never occur in the data.
 GPT2_VOCAB_SIZE = 50257
 PADDED_VOCAB_SIZE = 50304
 EOT_TOKEN = 50256
-
-
-class ConfigError(ValueError):
-    """Raised for an impossible or unknown configuration; the message is one line naming the problem."""
 
 
 @dataclass(frozen=True)
@@ -135,25 +133,63 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "smoke": Scale(
-        name="smoke", depth_divisor=6, n_embd=32, n_head=4, block_size=32, micro_batch=4,
-        batch_tokens=4 * 32, max_steps=12, warmup_steps=2, eval_interval=6, eval_iters=2,
-        learning_rate=1e-3, min_lr=1e-4,
+        name="smoke",
+        depth_divisor=6,
+        n_embd=32,
+        n_head=4,
+        block_size=32,
+        micro_batch=4,
+        batch_tokens=4 * 32,
+        max_steps=12,
+        warmup_steps=2,
+        eval_interval=6,
+        eval_iters=2,
+        learning_rate=1e-3,
+        min_lr=1e-4,
         description="test suite: seconds on a CPU, numbers meaningless",
     ),
     "tiny": Scale(
-        name="tiny", depth_divisor=3, n_embd=64, n_head=4, block_size=64, micro_batch=8,
-        batch_tokens=8 * 64, max_steps=200, warmup_steps=20, eval_interval=50, eval_iters=5,
-        learning_rate=1e-3, min_lr=1e-4,
+        name="tiny",
+        depth_divisor=3,
+        n_embd=64,
+        n_head=4,
+        block_size=64,
+        micro_batch=8,
+        batch_tokens=8 * 64,
+        max_steps=200,
+        warmup_steps=20,
+        eval_interval=50,
+        eval_iters=5,
+        learning_rate=1e-3,
+        min_lr=1e-4,
         description="2-core CPU: about a minute a run on the bundled corpus (~1.5k tokens/s)",
     ),
     "small": Scale(
-        name="small", depth_divisor=2, n_embd=512, n_head=8, block_size=512, micro_batch=16,
-        batch_tokens=32 * 512, max_steps=5000, warmup_steps=200, eval_interval=250, eval_iters=50,
+        name="small",
+        depth_divisor=2,
+        n_embd=512,
+        n_head=8,
+        block_size=512,
+        micro_batch=16,
+        batch_tokens=32 * 512,
+        max_steps=5000,
+        warmup_steps=200,
+        eval_interval=250,
+        eval_iters=50,
         description="one GPU: 10-30 minutes a run",
     ),
     "paper": Scale(
-        name="paper", depth_divisor=1, n_embd=None, n_head=None, block_size=None, micro_batch=8,
-        batch_tokens=None, max_steps=None, warmup_steps=None, eval_interval=1000, eval_iters=200,
+        name="paper",
+        depth_divisor=1,
+        n_embd=None,
+        n_head=None,
+        block_size=None,
+        micro_batch=8,
+        batch_tokens=None,
+        max_steps=None,
+        warmup_steps=None,
+        eval_interval=1000,
+        eval_iters=200,
         description="the paper's settings (Appendix C.1)",
     ),
 }
@@ -220,8 +256,24 @@ def optim_kwargs(preset: str, scale: str = "paper") -> dict[str, Any]:
 
 
 __all__ = [
-    "ConfigError", "ModelPreset", "OptimPreset", "Scale", "MODEL_PRESETS", "OPTIM_PRESETS", "SCALES",
-    "PAPER_TARGET_LAYERS", "KD_ALPHA", "KD_TEMPERATURE", "KD_MAX_STEPS", "LOWDATA", "GPT2_VOCAB_SIZE",
-    "PADDED_VOCAB_SIZE", "EOT_TOKEN", "get_scale", "get_preset", "scaled_layers", "model_config_kwargs",
+    "ConfigError",
+    "ModelPreset",
+    "OptimPreset",
+    "Scale",
+    "MODEL_PRESETS",
+    "OPTIM_PRESETS",
+    "SCALES",
+    "PAPER_TARGET_LAYERS",
+    "KD_ALPHA",
+    "KD_TEMPERATURE",
+    "KD_MAX_STEPS",
+    "LOWDATA",
+    "GPT2_VOCAB_SIZE",
+    "PADDED_VOCAB_SIZE",
+    "EOT_TOKEN",
+    "get_scale",
+    "get_preset",
+    "scaled_layers",
+    "model_config_kwargs",
     "optim_kwargs",
 ]

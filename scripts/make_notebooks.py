@@ -52,9 +52,9 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
-from inheritune_core import paper_experiments as pe
-from inheritune_core import report
-from inheritune_core.experiments import TRAINING_COUNTER
+from inheritune_core.experiments import gpt2 as pe
+from inheritune_core.report import tables as report
+from inheritune_core.experiments.runs import TRAINING_COUNTER
 from inheritune_core.paths import paper_dir as default_paper_dir
 from inheritune_core.paths import results_dir as default_results_dir
 
@@ -65,8 +65,10 @@ paper = Path(paper_dir) if paper_dir else default_paper_dir()
 
 def setup_line(data_expr: str = "data", downstream: bool = False) -> str:
     extra = ", downstream=downstream, eval_limit=eval_limit" if downstream else ", downstream=False"
-    return (f"setup = pe.make_setup(scale, {data_expr}, device=device, seed=seed, steps=steps, "
-            f"runs_dir=runs_dir, progress=progress{extra})")
+    return (
+        f"setup = pe.make_setup(scale, {data_expr}, device=device, seed=seed, steps=steps, "
+        f"runs_dir=runs_dir, progress=progress{extra})"
+    )
 
 
 def show_table(name: str) -> str:
@@ -98,8 +100,10 @@ def notebook(title: str, intro: str, params: str, body: list[str]) -> nbformat.N
 
 
 MEDIUM = ["gpt2-medium"]
-DOWNSTREAM_PARAMS = ("\ndownstream = True  # zero-shot lm-eval columns (needs inheritune_core.evaluate)"
-                     "\neval_limit = 200  # documents per task (CPU-friendly); None: all, as the paper")
+DOWNSTREAM_PARAMS = (
+    "\ndownstream = True  # zero-shot lm-eval columns (needs inheritune_core.evaluate)"
+    "\neval_limit = 200  # documents per task (CPU-friendly); None: all, as the paper"
+)
 
 NOTEBOOKS = {
     "table1": notebook(
@@ -117,11 +121,14 @@ Here: the reference, the recipe up to the target depth, and random init at the r
 and 2T steps. The default `sizes` is GPT-2 medium only, so the notebook stays in minutes on a CPU at `tiny`
 (each run ~1 min); add "gpt2-large", "gpt2-xlarge" on a GPU.""",
         parameters_source(MEDIUM) + DOWNSTREAM_PARAMS,
-        [setup_line(downstream=True),
-         "out = pe.table1(setup, sizes)\nout.write(results, 'table1')\nfor note in out.notes:\n    print(note)\n"
-         "pd.DataFrame(out.rows)",
-         "md:## The table: reproduced beside the paper's numbers (and the official logs' final losses)",
-         show_table("table1")]),
+        [
+            setup_line(downstream=True),
+            "out = pe.table1(setup, sizes)\nout.write(results, 'table1')\nfor note in out.notes:\n    print(note)\n"
+            "pd.DataFrame(out.rows)",
+            "md:## The table: reproduced beside the paper's numbers (and the official logs' final losses)",
+            show_table("table1"),
+        ],
+    ),
     "table2": notebook(
         "Table 2 (and Figure 6): Inheritune vs stacking, hybrid stacking and half width",
         """Baselines of Section 4, all trained for 100K steps in the paper: **stacking** (train k/4 layers
@@ -132,8 +139,12 @@ attention heads and MLP neurons). Inheritune's run is the same cached run as Tab
 Here the depths follow the recipe's final depth (stacking: half of it trained T steps, stacked, retrained T
 steps; half width keeps every reference layer).""",
         parameters_source(MEDIUM),
-        [setup_line(), "out = pe.table2(setup, sizes)\nout.write(results, 'table2')\npd.DataFrame(out.rows)",
-         show_table("table2")]),
+        [
+            setup_line(),
+            "out = pe.table2(setup, sizes)\nout.write(results, 'table2')\npd.DataFrame(out.rows)",
+            show_table("table2"),
+        ],
+    ),
     "table3": notebook(
         "Table 3 (and Figure 7): which sub-modules of a block to inherit",
         """A 16-layer GPT-2 medium initialised from the first 16 layers of the 24-layer reference, copying
@@ -141,8 +152,12 @@ only: attention with its layernorm, the MLP with its layernorm, attention and ML
 everything (Inheritune). The rest keeps a fresh initialisation; each is trained for 100K steps in the
 paper (single round). Here: the target depth of the scale, T steps each.""",
         parameters_source(MEDIUM),
-        [setup_line(), "out = pe.table3(setup, sizes)\nout.write(results, 'table3')\npd.DataFrame(out.rows)",
-         show_table("table3")]),
+        [
+            setup_line(),
+            "out = pe.table3(setup, sizes)\nout.write(results, 'table3')\npd.DataFrame(out.rows)",
+            show_table("table3"),
+        ],
+    ),
     "figure3": notebook(
         "Figure 3 (and Figure 8's runs): distillation baselines vs Inheritune",
         """A 16-layer GPT-2 medium student trained for 50K steps with the 24-layer reference as teacher:
@@ -152,8 +167,12 @@ layers, 12..15 from teacher layers 18..21), training from scratch, and Inheritun
 Figure 8's 12-layer students (DistilBERT-style from alternate layers, scratch, Inheritune); `figure8`
 redraws them. Here: T/2 steps (the paper's 50K of 100K).""",
         parameters_source(None),
-        [setup_line(), "out = pe.distillation(setup)\nout.write(results, 'figure3')\npd.DataFrame(out.rows)",
-         show_figure("figure3")]),
+        [
+            setup_line(),
+            "out = pe.distillation(setup)\nout.write(results, 'figure3')\npd.DataFrame(out.rows)",
+            show_figure("figure3"),
+        ],
+    ),
     "figure4": notebook(
         "Figure 4: training without data repetition (FineWeb-Edu)",
         """Section 5: GPT-2 large-dagger (32 layers) and GPT-2 medium (24) references trained on FineWeb-Edu
@@ -161,28 +180,56 @@ for 100K steps without repeating a token (windows read in order), their 16-layer
 16-layer models from scratch; the figure shows training loss. Offline the bundled corpus stands in for
 FineWeb-Edu (prepare the real one with `python -m inheritune_core.data prepare --name fineweb-edu`); the
 sampler is sequential either way. `table4` evaluates the same runs downstream.""",
-        parameters_source(["gpt2-medium", "gpt2-large-dagger"], "data/fineweb-edu if prepared, else data/english"),
-        [setup_line("data or pe.fineweb_data_path()"),
-         "out = pe.fineweb(setup, sizes)\nout.write(results, 'figure4')\npd.DataFrame(out.rows)",
-         show_figure("figure4")]),
+        parameters_source(
+            ["gpt2-medium", "gpt2-large-dagger"], "data/fineweb-edu if prepared, else data/english"
+        ),
+        [
+            setup_line("data or pe.fineweb_data_path()"),
+            "out = pe.fineweb(setup, sizes)\nout.write(results, 'figure4')\npd.DataFrame(out.rows)",
+            show_figure("figure4"),
+        ],
+    ),
     "table4": notebook(
         "Table 4: zero-shot downstream accuracy of the FineWeb-Edu models",
         """The runs of Figure 4 (cached: run `figure4` first or let this notebook train them), evaluated
 zero-shot with lm-evaluation-harness: ARC-Easy (acc), PIQA (acc), SciQ (acc), HellaSwag (acc_norm), LAMBADA
 (acc) and their average. The validation loss of each run is listed too.""",
-        parameters_source(["gpt2-medium", "gpt2-large-dagger"], "data/fineweb-edu if prepared, else data/english")
+        parameters_source(
+            ["gpt2-medium", "gpt2-large-dagger"], "data/fineweb-edu if prepared, else data/english"
+        )
         + DOWNSTREAM_PARAMS,
-        [setup_line("data or pe.fineweb_data_path()", downstream=True),
-         "out = pe.fineweb(setup, sizes, with_downstream=True)\nout.write(results, 'table4')\n"
-         "for note in out.notes:\n    print(note)\npd.DataFrame(out.rows)",
-         show_table("table4")]),
+        [
+            setup_line("data or pe.fineweb_data_path()", downstream=True),
+            "out = pe.fineweb(setup, sizes, with_downstream=True)\nout.write(results, 'table4')\n"
+            "for note in out.notes:\n    print(note)\npd.DataFrame(out.rows)",
+            show_table("table4"),
+        ],
+    ),
 }
 
 REDRAWS = {
-    "figure5": ("table1", "Table 1's runs: validation loss of the reference, random init (T and 2T) and Inheritune's final model", "pe.table1(setup, sizes)", MEDIUM, None),
-    "figure6": ("table2", "Table 2's runs: stacking (its second stage drawn after its first), hybrid stacking, half width, Inheritune", "pe.table2(setup, sizes)", MEDIUM, None),
+    "figure5": (
+        "table1",
+        "Table 1's runs: validation loss of the reference, random init (T and 2T) and Inheritune's final model",
+        "pe.table1(setup, sizes)",
+        MEDIUM,
+        None,
+    ),
+    "figure6": (
+        "table2",
+        "Table 2's runs: stacking (its second stage drawn after its first), hybrid stacking, half width, Inheritune",
+        "pe.table2(setup, sizes)",
+        MEDIUM,
+        None,
+    ),
     "figure7": ("table3", "Table 3's runs: the sub-module ablation", "pe.table3(setup, sizes)", MEDIUM, None),
-    "figure8": ("figure3", "Figure 3's 12-layer students: DistilBERT-style KD from alternate teacher layers, scratch, Inheritune", "pe.distillation(setup)", None, ["12-layer student"]),
+    "figure8": (
+        "figure3",
+        "Figure 3's 12-layer students: DistilBERT-style KD from alternate teacher layers, scratch, Inheritune",
+        "pe.distillation(setup)",
+        None,
+        ["12-layer student"],
+    ),
 }
 
 for name, (source, what, call, sizes, panels) in REDRAWS.items():
@@ -192,10 +239,13 @@ for name, (source, what, call, sizes, panels) in REDRAWS.items():
 `{source}`, or here if `{source}` was not run with the same parameters). The curves go to
 results/{name}/curves.csv and the figure is drawn from that CSV alone.""",
         parameters_source(sizes),
-        [setup_line(),
-         f"out = {call}\ncurves = pe.filter_curves(out.curves, {panels!r})\n"
-         f"pe.ExperimentOutput(curves=curves).write(results, '{name}')\npd.DataFrame(curves).tail()",
-         show_figure(name)])
+        [
+            setup_line(),
+            f"out = {call}\ncurves = pe.filter_curves(out.curves, {panels!r})\n"
+            f"pe.ExperimentOutput(curves=curves).write(results, '{name}')\npd.DataFrame(curves).tail()",
+            show_figure(name),
+        ],
+    )
 
 
 def main() -> int:

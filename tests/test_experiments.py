@@ -7,9 +7,10 @@ import shutil
 
 import pytest
 
-from inheritune_core import experiments as ex
-from inheritune_core import paper_experiments as pe
 from inheritune_core.config import ConfigError
+from inheritune_core.experiments import gpt2 as pe
+from inheritune_core.experiments import runs as ex
+from inheritune_core.io import write_csv
 
 
 def spec(data, **kw):
@@ -22,6 +23,7 @@ def fake_trainer(calls):
         calls.append(run_dir)
         (run_dir / "metrics.csv").write_text("step,tokens,train_loss,val_loss\n0,0,,9.5\n4,512,9.0,8.5\n")
         ex.atomic_write_json(run_dir / "result.json", {"final_val_loss": 8.5, "steps": 4})
+
     return build_and_train
 
 
@@ -30,9 +32,14 @@ def test_spec_hash_is_stable_and_complete(random_token_data):
     b = spec(random_token_data, init={"a": [1, 2], "b": 1})
     assert a.hash == b.hash and len(a.hash) == ex.HASH_CHARS and a.run_id == f"unit-{a.hash}"
     assert ex.short_hash({"x": 1, "y": [1, 2]}) == ex.short_hash({"y": [1, 2], "x": 1})
-    different = [spec(random_token_data, seed=2), spec(random_token_data, steps=7),
-                 spec(random_token_data, n_layer=2), spec(random_token_data, learning_rate=5e-4),
-                 spec(random_token_data, parents=["ref-123"]), spec(random_token_data, sampler="sequential")]
+    different = [
+        spec(random_token_data, seed=2),
+        spec(random_token_data, steps=7),
+        spec(random_token_data, n_layer=2),
+        spec(random_token_data, learning_rate=5e-4),
+        spec(random_token_data, parents=["ref-123"]),
+        spec(random_token_data, sampler="sequential"),
+    ]
     assert len({a.hash} | {s.hash for s in different}) == 1 + len(different)
     # device and progress bars do not change what is computed, so they do not change the run
     assert spec(random_token_data, device="cuda", progress=False).hash == spec(random_token_data).hash
@@ -56,9 +63,15 @@ def test_finished_run_is_read_back_never_retrained(random_token_data, tmp_path):
     second = ex.run_or_load(s, fake_trainer(calls), tmp_path)
     assert len(calls) == 1 and first.trained_now and not second.trained_now
     assert second.run_dir == tmp_path / s.run_id and second.final_val_loss == 8.5
-    assert json.loads((second.run_dir / "spec.json").read_text()) == json.loads(ex.canonical_json(s.identity()))
+    assert json.loads((second.run_dir / "spec.json").read_text()) == json.loads(
+        ex.canonical_json(s.identity())
+    )
     rows = ex.curve_rows(second, panel="p", model="m", role="reference", method="rand init")
-    assert [(r["step"], r["split"], r["loss"]) for r in rows] == [(0, "val", 9.5), (4, "train", 9.0), (4, "val", 8.5)]
+    assert [(r["step"], r["split"], r["loss"]) for r in rows] == [
+        (0, "val", 9.5),
+        (4, "train", 9.0),
+        (4, "val", 8.5),
+    ]
 
 
 def test_a_trainer_that_writes_no_result_is_an_error(random_token_data, tmp_path):
@@ -76,8 +89,12 @@ def test_a_folder_of_another_spec_is_refused(random_token_data, tmp_path):
 
 def test_reference_is_trained_once_and_an_interrupted_run_resumes(random_token_data, tmp_path):
     before = dict(ex.TRAINING_COUNTER)
-    ref = ex.reference_run("gpt2-medium", "smoke", random_token_data, steps=4, runs_dir=tmp_path, progress=False)
-    again = ex.reference_run("gpt2-medium", "smoke", random_token_data, steps=4, runs_dir=tmp_path, progress=False)
+    ref = ex.reference_run(
+        "gpt2-medium", "smoke", random_token_data, steps=4, runs_dir=tmp_path, progress=False
+    )
+    again = ex.reference_run(
+        "gpt2-medium", "smoke", random_token_data, steps=4, runs_dir=tmp_path, progress=False
+    )
     assert ref.trained_now and not again.trained_now and again.run_id == ref.run_id
     assert ex.TRAINING_COUNTER["trained"] == before["trained"] + 1
     assert ref.layers == 4 and ref.steps == 4
@@ -85,15 +102,16 @@ def test_reference_is_trained_once_and_an_interrupted_run_resumes(random_token_d
     assert model.config.n_layer == 4 and not model.training
     # An interrupted run: the checkpoint is there, result.json is not. It resumes (here: at its last step).
     (ref.run_dir / "result.json").unlink()
-    resumed = ex.reference_run("gpt2-medium", "smoke", random_token_data, steps=4, runs_dir=tmp_path,
-                               progress=False)
+    resumed = ex.reference_run(
+        "gpt2-medium", "smoke", random_token_data, steps=4, runs_dir=tmp_path, progress=False
+    )
     assert resumed.trained_now and resumed.steps == 4
     assert resumed.final_val_loss == pytest.approx(ref.final_val_loss, abs=1e-6)
 
 
 def test_write_csv_is_all_or_nothing(tmp_path):
     path = tmp_path / "out" / "t.csv"
-    ex.write_csv([{"a": 1, "b": 0.1}, {"a": 2, "c": "x"}], path)
+    write_csv([{"a": 1, "b": 0.1}, {"a": 2, "c": "x"}], path)
     assert path.read_text() == "a,b,c\n1,0.1,\n2,,x\n"
 
     def failing_rows():
@@ -101,18 +119,27 @@ def test_write_csv_is_all_or_nothing(tmp_path):
         raise RuntimeError("notebook failed half-way")
 
     with pytest.raises(RuntimeError):
-        ex.write_csv(failing_rows(), path)
+        write_csv(failing_rows(), path)
     assert path.read_text() == "a,b,c\n1,0.1,\n2,,x\n"  # the previous complete file is untouched
     assert [p.name for p in path.parent.iterdir()] == ["t.csv"]  # no temp file left behind
     with pytest.raises(ValueError, match="no rows"):
-        ex.write_csv([], tmp_path / "empty.csv")
+        write_csv([], tmp_path / "empty.csv")
 
 
-@pytest.mark.parametrize("preset, scale, expected", [
-    ("gpt2-medium", "paper", 16), ("gpt2-large", "paper", 18), ("gpt2-xlarge", "paper", 24),
-    ("gpt2-large-dagger", "paper", 16), ("gpt2-medium", "tiny", 6), ("gpt2-large", "tiny", 6),
-    ("gpt2-xlarge", "tiny", 8), ("gpt2-medium", "small", 8), ("gpt2-medium", "smoke", 2),
-])
+@pytest.mark.parametrize(
+    "preset, scale, expected",
+    [
+        ("gpt2-medium", "paper", 16),
+        ("gpt2-large", "paper", 18),
+        ("gpt2-xlarge", "paper", 24),
+        ("gpt2-large-dagger", "paper", 16),
+        ("gpt2-medium", "tiny", 6),
+        ("gpt2-large", "tiny", 6),
+        ("gpt2-xlarge", "tiny", 8),
+        ("gpt2-medium", "small", 8),
+        ("gpt2-medium", "smoke", 2),
+    ],
+)
 def test_target_layers(preset, scale, expected):
     assert pe.target_layers(preset, scale) == expected
 

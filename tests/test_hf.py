@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from inheritune_core.config import ConfigError
-from inheritune_core.hf import (
+from inheritune_core.errors import DataError
+from inheritune_core.models.gpt import GPT, GPTConfig
+from inheritune_core.models.hf import (
     PARITY_TOLERANCE,
     export_hf,
     gpt2_ranks_path,
@@ -18,16 +20,23 @@ from inheritune_core.hf import (
     load_hf,
     max_logit_difference,
 )
-from inheritune_core.model import GPT, GPTConfig
-from inheritune_core.tokens import DataError
 
 VOCAB = 50304
 
 
 def tiny_gpt(bias: bool = False, scale: bool = True, seed: int = 0, block_size: int = 32) -> GPT:
     torch.manual_seed(seed)
-    model = GPT(GPTConfig(block_size=block_size, vocab_size=VOCAB, n_layer=3, n_head=4, n_embd=32, bias=bias,
-                          scale_attn_by_inverse_layer_idx=scale))
+    model = GPT(
+        GPTConfig(
+            block_size=block_size,
+            vocab_size=VOCAB,
+            n_layer=3,
+            n_head=4,
+            n_embd=32,
+            bias=bias,
+            scale_attn_by_inverse_layer_idx=scale,
+        )
+    )
     with torch.no_grad():  # non-trivial biases and norms, so a dropped or misplaced one would show
         for name, p in model.named_parameters():
             if name.endswith(".bias") or "ln_" in name:
@@ -85,8 +94,15 @@ def test_hf_gpt2_with_biases_converts_and_bias_false_is_refused():
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    cfg = GPT2Config(vocab_size=VOCAB, n_positions=32, n_embd=32, n_layer=2, n_head=4, activation_function="gelu",
-                     scale_attn_by_inverse_layer_idx=False)
+    cfg = GPT2Config(
+        vocab_size=VOCAB,
+        n_positions=32,
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        activation_function="gelu",
+        scale_attn_by_inverse_layer_idx=False,
+    )
     hf = GPT2LMHeadModel(cfg).eval()
     with torch.no_grad():
         for n, p in hf.named_parameters():
@@ -130,7 +146,7 @@ def gpt2_ranks():
 
 def _tiktoken_gpt2(ranks_path):
     try:
-        from inheritune_core.data import load_tokenizer
+        from inheritune_core.data.tokenizer import load_tokenizer
 
         return load_tokenizer("gpt2")
     except ImportError:
@@ -138,8 +154,12 @@ def _tiktoken_gpt2(ranks_path):
         from tiktoken.load import load_tiktoken_bpe
 
         pat = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-        return tiktoken.Encoding("gpt2", pat_str=pat, mergeable_ranks=load_tiktoken_bpe(str(ranks_path)),
-                                 special_tokens={"<|endoftext|>": 50256})
+        return tiktoken.Encoding(
+            "gpt2",
+            pat_str=pat,
+            mergeable_ranks=load_tiktoken_bpe(str(ranks_path)),
+            special_tokens={"<|endoftext|>": 50256},
+        )
 
 
 def test_export_loads_offline_with_equal_logits_and_tokenizer(tmp_path, gpt2_ranks):
@@ -154,8 +174,14 @@ def test_export_loads_offline_with_equal_logits_and_tokenizer(tmp_path, gpt2_ran
     fast = GPT2TokenizerFast.from_pretrained(out, local_files_only=True)
     enc = _tiktoken_gpt2(gpt2_ranks)
     assert fast("Hello world").input_ids == [15496, 995]
-    texts = ["Hello world", " Hello world", "naïve café 😀 — 1234567  two  spaces\n\nnew para",
-             "It's the dog's bone, isn't it?", "<|endoftext|>after", "   \t leading whitespace"]
+    texts = [
+        "Hello world",
+        " Hello world",
+        "naïve café 😀 — 1234567  two  spaces\n\nnew para",
+        "It's the dog's bone, isn't it?",
+        "<|endoftext|>after",
+        "   \t leading whitespace",
+    ]
     for text in texts:
         assert fast(text).input_ids == enc.encode(text, allowed_special="all"), text
         assert tok(text).input_ids == fast(text).input_ids
@@ -164,7 +190,7 @@ def test_export_loads_offline_with_equal_logits_and_tokenizer(tmp_path, gpt2_ran
 
 
 def test_recovered_merges_cover_every_multi_byte_token(gpt2_ranks):
-    from inheritune_core.hf import gpt2_vocab_and_merges
+    from inheritune_core.models.hf import gpt2_vocab_and_merges
 
     vocab, merges = gpt2_vocab_and_merges(gpt2_ranks)
     n_lines = sum(1 for line in gpt2_ranks.read_text().splitlines() if line)
@@ -190,8 +216,16 @@ def test_export_never_overwrites_silently(tmp_path, gpt2_ranks):
 def test_export_of_a_transformers_model_needs_its_tokenizer(tmp_path, gpt2_ranks):
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    llama = LlamaForCausalLM(LlamaConfig(vocab_size=50257, hidden_size=32, intermediate_size=64,
-                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2))
+    llama = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=50257,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+        )
+    )
     with pytest.raises(ValueError, match="tokenizer"):
         export_hf(llama, tmp_path / "llama")
     gpt_dir = export_hf(tiny_gpt(), tmp_path / "gpt")

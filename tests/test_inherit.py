@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from inheritune_core.config import ConfigError
-from inheritune_core.inherit import (
+from inheritune_core.method.inheritance import (
     PARTS,
     distilbert_init,
     distilbert_layers,
@@ -22,7 +22,7 @@ from inheritune_core.inherit import (
     random_init,
     stack,
 )
-from inheritune_core.model import GPT, GPTConfig
+from inheritune_core.models.gpt import GPT, GPTConfig
 
 K = 8  # reference depth: small, but deep enough for layers 4..7, k/4 = 2, grow 4 -> 6 -> 8
 
@@ -122,9 +122,15 @@ def test_no_operation_modifies_the_reference(reference):
     snapshot = {k: v.clone() for k, v in reference.state_dict().items()}
     grown_from = inherit(reference, 4)
     made = [
-        grown_from, grow(grown_from, reference), grow(grown_from, reference, source=[7, 6]),
-        from_layers(reference, [3, 3, 1]), stack(grown_from), hybrid_stack(reference, 4), half_width(reference),
-        lazy_layer_init(reference, 4), distilbert_init(reference, 5),
+        grown_from,
+        grow(grown_from, reference),
+        grow(grown_from, reference, source=[7, 6]),
+        from_layers(reference, [3, 3, 1]),
+        stack(grown_from),
+        hybrid_stack(reference, 4),
+        half_width(reference),
+        lazy_layer_init(reference, 4),
+        distilbert_init(reference, 5),
     ]
     for model in made:  # training the new model must not reach back into the reference either
         with torch.no_grad():
@@ -165,7 +171,9 @@ def test_grow_from_explicit_lazy_layers(reference):
     grown = grow(inherit(reference, 2), reference, source=[6, 7])
     assert grown.config.n_layer == 4
     for dst, src in ((2, 6), (3, 7)):
-        assert torch.equal(grown.transformer.h[dst].mlp.c_proj.weight, reference.transformer.h[src].mlp.c_proj.weight)
+        assert torch.equal(
+            grown.transformer.h[dst].mlp.c_proj.weight, reference.transformer.h[src].mlp.c_proj.weight
+        )
     assert grown.transformer.h[3].attn.layer_idx == 3
 
 
@@ -206,7 +214,9 @@ def test_moved_blocks_compute_with_their_new_index(reference, idx):
 def test_lazy_layer_init_takes_the_deepest_layers_by_default(reference):
     model = lazy_layer_init(reference, 3)
     for i, src in enumerate((5, 6, 7)):
-        assert torch.equal(model.transformer.h[i].attn.c_attn.weight, reference.transformer.h[src].attn.c_attn.weight)
+        assert torch.equal(
+            model.transformer.h[i].attn.c_attn.weight, reference.transformer.h[src].attn.c_attn.weight
+        )
     chosen = lazy_layer_init(reference, 2, layers=[5, 2])
     assert torch.equal(chosen.transformer.h[1].ln_2.weight, reference.transformer.h[2].ln_2.weight)
 
@@ -248,7 +258,7 @@ def test_half_width_slices_equal_the_reference_slices(bias, idx):
     for dst, src in zip(model.transformer.h, ref.transformer.h):
         W, w = src.attn.c_attn.weight, dst.attn.c_attn.weight
         for section in range(3):  # Q, K, V: the kept heads' rows of each section
-            assert torch.equal(w[section * c:(section + 1) * c], W[section * C:section * C + c, :c])
+            assert torch.equal(w[section * c : (section + 1) * c], W[section * C : section * C + c, :c])
         # head h of the new model is head h of the reference (same query rows, same input features)
         q_new = w[:c].view(2, hd, c)
         q_ref = W[:C].view(4, hd, C)[:2, :, :c]
@@ -259,7 +269,9 @@ def test_half_width_slices_equal_the_reference_slices(bias, idx):
         assert torch.equal(dst.ln_1.weight, src.ln_1.weight[:c])
         assert torch.equal(dst.ln_2.weight, src.ln_2.weight[:c])
         if bias:
-            assert torch.equal(dst.attn.c_attn.bias, torch.cat([src.attn.c_attn.bias[s * C:s * C + c] for s in range(3)]))
+            assert torch.equal(
+                dst.attn.c_attn.bias, torch.cat([src.attn.c_attn.bias[s * C : s * C + c] for s in range(3)])
+            )
             assert torch.equal(dst.mlp.c_fc.bias, src.mlp.c_fc.bias[: 4 * c])
             assert torch.equal(dst.attn.c_proj.bias, src.attn.c_proj.bias[:c])
     assert torch.equal(model.transformer.wte.weight, ref.transformer.wte.weight[:, :c])
@@ -273,7 +285,9 @@ def test_half_width_slices_equal_the_reference_slices(bias, idx):
 def test_half_width_options(reference):
     model = half_width(reference, n_layers=3, n_head=1)
     assert (model.config.n_layer, model.config.n_head, model.config.n_embd) == (3, 1, 8)
-    assert torch.equal(model.transformer.h[2].mlp.c_fc.weight, reference.transformer.h[2].mlp.c_fc.weight[:32, :8])
+    assert torch.equal(
+        model.transformer.h[2].mlp.c_fc.weight, reference.transformer.h[2].mlp.c_fc.weight[:32, :8]
+    )
 
 
 # ------------------------------------------------------------------------------------------ DistilBERT
@@ -309,7 +323,7 @@ def test_distilbert_init_copies_the_teacher_layers(reference):
         (lambda r: inherit(r, 2, parts="attention"), "unknown parts 'attention'"),
         (lambda r: inherit(r, 2, parts={"attn", "head"}), "unknown block components"),
         (lambda r: inherit(r, 2, like_official_code=True, inherit_wpe=True), "like_official_code"),
-        (lambda r: inherit(torch.nn.Linear(2, 2), 2), "reference must be an inheritune_core.model.GPT"),
+        (lambda r: inherit(torch.nn.Linear(2, 2), 2), "reference must be an inheritune_core.models.gpt.GPT"),
         (lambda r: grow(inherit(r, 7), r, add=2), "reference has only 8 layers"),
         (lambda r: grow(inherit(r, 2), r, add=0), "add must be a positive integer"),
         (lambda r: grow(inherit(r, 2), r, source=[8]), "layer index 8 is out of range"),
@@ -325,9 +339,14 @@ def test_distilbert_init_copies_the_teacher_layers(reference):
         (lambda r: half_width(r, n_head=4), "half_width keeps between 1 and 3"),
         (lambda r: half_width(r, n_layers=9), "cannot take 9 layers"),
         (lambda r: distilbert_init(r, 9), "cannot take 9 layers from a 8-layer teacher"),
-        (lambda r: distilbert_init(r, 4, student_config=tiny_config(n_layer=4, vocab_size=300)),
-         r"student and teacher differ in vocab_size \(300 vs 256\)"),
-        (lambda r: distilbert_init(r, 4, student_config=tiny_config(n_layer=5)), "student_config has 5 layers"),
+        (
+            lambda r: distilbert_init(r, 4, student_config=tiny_config(n_layer=4, vocab_size=300)),
+            r"student and teacher differ in vocab_size \(300 vs 256\)",
+        ),
+        (
+            lambda r: distilbert_init(r, 4, student_config=tiny_config(n_layer=5)),
+            "student_config has 5 layers",
+        ),
     ],
 )
 def test_bad_input_gets_one_clear_error(reference, make, message):

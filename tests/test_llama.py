@@ -14,19 +14,29 @@ import torch
 from conftest import make_token_data
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
-from inheritune_core import llama, lowdata
 from inheritune_core.config import LOWDATA, ConfigError
-from inheritune_core.llama import load_llama_reference, truncate_llama
-from inheritune_core.tokens import DataError, load_token_data
+from inheritune_core.data.tokens import load_token_data
+from inheritune_core.errors import DataError
+from inheritune_core.experiments import lowdata
+from inheritune_core.models import llama
+from inheritune_core.models.llama import load_llama_reference, truncate_llama
 
 VOCAB = 96
 
 
 def tiny_llama(n_layers: int = 4, tied: bool = False, seed: int = 0) -> LlamaForCausalLM:
     torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=n_layers,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
-                         tie_word_embeddings=tied, use_cache=False)
+    config = LlamaConfig(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=n_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        tie_word_embeddings=tied,
+        use_cache=False,
+    )
     model = LlamaForCausalLM(config)
     with torch.no_grad():  # RMSNorm weights start at 1: make them distinct so "inherited" is a real check
         for name, p in model.named_parameters():
@@ -137,7 +147,9 @@ def test_load_errors_are_one_clear_line(tmp_path, monkeypatch):
     (tmp_path / "weights.bin").write_bytes(b"x")
     cases.append((str(tmp_path / "weights.bin"), "is a file, not a Hugging Face model folder"))
     gpt2_dir = tmp_path / "gpt2"
-    GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=VOCAB, n_positions=32)).save_pretrained(gpt2_dir)
+    GPT2LMHeadModel(
+        GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=VOCAB, n_positions=32)
+    ).save_pretrained(gpt2_dir)
     tiny_tokenizer().save_pretrained(gpt2_dir)
     cases.append((str(gpt2_dir), "not a LLaMA-family model"))
     for name, message in cases:
@@ -165,8 +177,19 @@ def test_hub_names_are_passed_through_and_cache_is_never_overwritten(tmp_path):
 
 
 def _scale(**overrides):
-    base = dict(reference="tiny", n_layers=2, max_steps=4, batch_tokens=2 * 16, micro_batch=2, block_size=16,
-                learning_rate=1e-3, min_lr=1e-4, warmup_steps=1, eval_interval=2, eval_iters=1)
+    base = dict(
+        reference="tiny",
+        n_layers=2,
+        max_steps=4,
+        batch_tokens=2 * 16,
+        micro_batch=2,
+        block_size=16,
+        learning_rate=1e-3,
+        min_lr=1e-4,
+        warmup_steps=1,
+        eval_interval=2,
+        eval_iters=1,
+    )
     return lowdata.get_lowdata_scale("smoke", **{**base, **overrides})
 
 
@@ -179,7 +202,7 @@ class _Interrupt(Exception):
 
 
 def test_tiny_llama_target_trains_and_resumes_exactly(tmp_path, monkeypatch):
-    from inheritune_core import train as train_mod
+    from inheritune_core.training import trainer as train_mod
 
     data, scale = _corpus(tmp_path), _scale()
     ref = tiny_llama(4)
@@ -203,7 +226,9 @@ def test_tiny_llama_target_trains_and_resumes_exactly(tmp_path, monkeypatch):
     monkeypatch.setattr(train_mod._Loop, "save_checkpoint", original_save)
     steps_run = []
     original_step = train_mod._Loop.train_step
-    monkeypatch.setattr(train_mod._Loop, "train_step", lambda loop: steps_run.append(loop.step) or original_step(loop))
+    monkeypatch.setattr(
+        train_mod._Loop, "train_step", lambda loop: steps_run.append(loop.step) or original_step(loop)
+    )
     resumed = truncate_llama(ref, 2)
     again = train_mod.train(resumed, data, cfg)
     assert steps_run == [2, 3]  # continued from the checkpoint, not restarted
@@ -214,7 +239,7 @@ def test_tiny_llama_target_trains_and_resumes_exactly(tmp_path, monkeypatch):
 
 
 def test_run_lowdata_trains_once_exports_and_reads_back(tmp_path, monkeypatch):
-    from inheritune_core.experiments import TRAINING_COUNTER
+    from inheritune_core.experiments.runs import TRAINING_COUNTER
 
     ref_dir = tmp_path / "ref"
     tiny_llama(4, tied=True).save_pretrained(ref_dir)
@@ -231,7 +256,11 @@ def test_run_lowdata_trains_once_exports_and_reads_back(tmp_path, monkeypatch):
     again = lowdata.run_lowdata(scale=scale, data=data, runs_dir=tmp_path / "runs", progress=False)
     assert TRAINING_COUNTER["trained"] == trained + 1 and again.run_dir == record.run_dir
     rows = lowdata.lowdata_rows(again)
-    assert rows[0]["metric"] == "val_loss" and rows[0]["layers"] == 2 and rows[0]["value"] == record.final_val_loss
+    assert (
+        rows[0]["metric"] == "val_loss"
+        and rows[0]["layers"] == 2
+        and rows[0]["value"] == record.final_val_loss
+    )
     assert rows[0]["role"] == "inheritune" and rows[0]["model"].startswith("Ours-2L")
     with pytest.raises(ConfigError, match=r"n_layers must be in 1\.\.4"):
         lowdata.run_lowdata(scale=scale, n_layers=9, data=data, runs_dir=tmp_path / "runs")
@@ -242,10 +271,20 @@ def test_run_lowdata_trains_once_exports_and_reads_back(tmp_path, monkeypatch):
 
 def test_paper_scale_is_appendix_c2(tmp_path):
     s = lowdata.LOWDATA_SCALES["paper"]
-    assert (s.reference, s.n_layers, s.block_size, s.max_steps) == ("openlm-research/open_llama_3b", 13, 2048, 64_000)
+    assert (s.reference, s.n_layers, s.block_size, s.max_steps) == (
+        "openlm-research/open_llama_3b",
+        13,
+        2048,
+        64_000,
+    )
     cfg = lowdata.lowdata_train_config(s, str(tmp_path / "run"))
     assert cfg.batch_tokens == 131_072 and cfg.accumulation_steps() == 16
-    assert (cfg.learning_rate, cfg.weight_decay, cfg.warmup_steps, cfg.schedule) == (3e-4, 0.1, 1000, "cosine")
+    assert (cfg.learning_rate, cfg.weight_decay, cfg.warmup_steps, cfg.schedule) == (
+        3e-4,
+        0.1,
+        1000,
+        "cosine",
+    )
     assert cfg.activation_checkpointing and cfg.sampler == "sequential" and cfg.dtype == "auto"
     # 64K steps of 131K tokens over a 1B-token budget: the paper's ~8 epochs.
     assert 8 <= s.max_steps * s.batch_tokens / LOWDATA["train_tokens"] < 8.5
@@ -264,12 +303,19 @@ def test_scale_errors():
 @pytest.mark.parametrize("tied", [False, True])
 def test_param_count_formula_matches_a_real_model(tied):
     model = tiny_llama(3, tied=tied)
-    assert lowdata.llama_param_count(3, 32, 64, VOCAB, kv_hidden=16, tied=tied) == sum(p.numel() for p in model.parameters())
+    assert lowdata.llama_param_count(3, 32, 64, VOCAB, kv_hidden=16, tied=tied) == sum(
+        p.numel() for p in model.parameters()
+    )
 
 
 def test_memory_estimate_components_and_the_48gb_claim():
     est = lowdata.estimate_peak_memory(2**30, 2, 8, 16, 10, 1, 4, overhead_gib=0.0)
-    assert (est["weights"], est["gradients"], est["optimizer_states"], est["autocast_weight_copies"]) == (4, 4, 8, 2)
+    assert (est["weights"], est["gradients"], est["optimizer_states"], est["autocast_weight_copies"]) == (
+        4,
+        4,
+        8,
+        2,
+    )
     assert est["optimizer_step_temporaries"] == 0 and est["ddp_buckets"] == 0
     assert est["total"] == pytest.approx(sum(v for k, v in est.items() if k != "total"))
     paper = lowdata.paper_memory_estimate(micro_batch=4)
@@ -297,13 +343,16 @@ def test_smollm2_end_to_end(tmp_path):
     ids = tokenizer("The capital of France is", return_tensors="pt").input_ids
     with torch.no_grad():
         ref_logits = ref(ids).logits
-    assert tokenizer.decode(ref_logits[0, -1].argmax()).strip() == "Paris"  # the de-quantised weights are right
+    assert (
+        tokenizer.decode(ref_logits[0, -1].argmax()).strip() == "Paris"
+    )  # the de-quantised weights are right
     target = truncate_llama(ref, 15)
     with torch.no_grad():
         hidden = ref(ids, output_hidden_states=True).hidden_states[15]
         torch.testing.assert_close(target(ids).logits, ref.lm_head(ref.model.norm(hidden)), rtol=0, atol=1e-5)
-    record = lowdata.run_lowdata(scale="smoke", runs_dir=tmp_path / "runs", corpus_dir=tmp_path / "corpus",
-                                 progress=False)
+    record = lowdata.run_lowdata(
+        scale="smoke", runs_dir=tmp_path / "runs", corpus_dir=tmp_path / "corpus", progress=False
+    )
     assert record.steps == 2 and torch.isfinite(torch.tensor(record.final_val_loss))
     assert record.spec.model_config == {"reference": "smollm2-135m", "n_layers": 15}
     exported, _ = load_llama_reference(record.run_dir / lowdata.HF_EXPORT_DIR)
@@ -318,10 +367,17 @@ def test_table5_notebook_runs_at_smoke_scale(tmp_path):
     from inheritune_core.paths import PROJECT_DIR
 
     papermill.execute_notebook(
-        str(PROJECT_DIR / "notebooks" / "table5_lowdata.ipynb"), str(tmp_path / "out.ipynb"),
-        parameters={"scale": "smoke", "results_dir": str(tmp_path / "results"), "paper_dir": str(tmp_path / "paper"),
-                    "runs_dir": str(tmp_path / "runs"), "progress": False},
-        cwd=str(PROJECT_DIR / "notebooks"), progress_bar=False,
+        str(PROJECT_DIR / "notebooks" / "table5_lowdata.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters={
+            "scale": "smoke",
+            "results_dir": str(tmp_path / "results"),
+            "paper_dir": str(tmp_path / "paper"),
+            "runs_dir": str(tmp_path / "runs"),
+            "progress": False,
+        },
+        cwd=str(PROJECT_DIR / "notebooks"),
+        progress_bar=False,
     )
     import pandas as pd
 
@@ -335,6 +391,12 @@ def test_table5_notebook_runs_at_smoke_scale(tmp_path):
     figure13 = pd.read_csv(out / "figure13.csv")
     assert set(zip(figure13["data"], figure13["epochs"])) == {("repeated", 1), ("repeated", 2), ("fresh", 2)}
     assert set(pd.read_csv(out / "table9.csv")["epochs"]) == {2}
-    for name in ("tables/table5.md", "tables/table8.md", "tables/table9.md", "figures/figure10.png",
-                 "figures/figure11.pdf", "figures/figure13.png"):
+    for name in (
+        "tables/table5.md",
+        "tables/table8.md",
+        "tables/table9.md",
+        "figures/figure10.png",
+        "figures/figure11.pdf",
+        "figures/figure13.png",
+    ):
         assert (tmp_path / "paper" / name).is_file(), name

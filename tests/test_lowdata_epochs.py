@@ -7,10 +7,11 @@ import pytest
 from conftest import make_token_data
 from test_llama import VOCAB, tiny_llama, tiny_tokenizer
 
-from inheritune_core import lowdata
 from inheritune_core.config import ConfigError
-from inheritune_core.sampling import make_sampler
-from inheritune_core.tokens import DataError, load_token_data
+from inheritune_core.data.sampling import make_sampler
+from inheritune_core.data.tokens import load_token_data
+from inheritune_core.errors import DataError
+from inheritune_core.experiments import lowdata
 
 PAPER_BATCH, PAPER_BLOCK = 131_072, 2048
 
@@ -20,9 +21,12 @@ def test_paper_plan_matches_table9():
     steps_per_epoch = 10**9 // PAPER_BATCH  # 7629: B rounded down to whole optimizer steps
     budget = steps_per_epoch * PAPER_BATCH
     assert [(r.data, r.epochs, r.role, r.method) for r in plan] == [
-        ("repeated", 1, "epochs_1", "1 epochs"), ("repeated", 10, "epochs_10", "10 epochs"),
-        ("repeated", 20, "epochs_20", "20 epochs"), ("fresh", 10, "fresh_10b", "10B fresh"),
-        ("fresh", 20, "fresh_20b", "20B fresh")]  # the roles of results/paper_reported/table9.csv
+        ("repeated", 1, "epochs_1", "1 epochs"),
+        ("repeated", 10, "epochs_10", "10 epochs"),
+        ("repeated", 20, "epochs_20", "20 epochs"),
+        ("fresh", 10, "fresh_10b", "10B fresh"),
+        ("fresh", 20, "fresh_20b", "20B fresh"),
+    ]  # the roles of results/paper_reported/table9.csv
     for r in plan:
         assert r.budget_tokens == budget and r.tokens_seen == r.epochs * budget
         assert r.max_steps == r.epochs * steps_per_epoch  # same steps, same batch: only repetition differs
@@ -32,7 +36,10 @@ def test_paper_plan_matches_table9():
 def test_plan_drops_one_epoch_fresh_and_rejects_bad_input():
     plan = lowdata.epochs_vs_fresh_plan(100, [2, 1, 2], [1, 3], 32, 16)
     assert [(r.data, r.epochs, r.max_steps, r.budget_tokens) for r in plan] == [
-        ("repeated", 1, 3, 96), ("repeated", 2, 6, 96), ("fresh", 3, 9, 96)]
+        ("repeated", 1, 3, 96),
+        ("repeated", 2, 6, 96),
+        ("fresh", 3, 9, 96),
+    ]
     with pytest.raises(ConfigError, match="smaller than one batch"):
         lowdata.epochs_vs_fresh_plan(31, [1], [], 32, 16)
     with pytest.raises(ConfigError, match="multiple of block_size"):
@@ -45,7 +52,9 @@ def test_sequential_sampler_repeats_the_budget_exactly_each_epoch():
     run = lowdata.epochs_vs_fresh_plan(100, [3], [], 32, 16)[0]
     tokens = np.arange(run.corpus_tokens)
     sampler = make_sampler("sequential", tokens, micro_batch=2, block_size=16)
-    batches = [sampler.next_batch()[0] for _ in range(run.max_steps)]  # micro_batch x block = one 32-token step
+    batches = [
+        sampler.next_batch()[0] for _ in range(run.max_steps)
+    ]  # micro_batch x block = one 32-token step
     per_epoch = run.max_steps // run.epochs
     seen = np.concatenate([b.flatten().numpy() for b in batches[:per_epoch]])
     assert sorted(seen) == list(range(run.budget_tokens))  # every budget token once per epoch
@@ -75,21 +84,42 @@ def test_default_budgets_and_table8_keys():
     assert lowdata.default_epoch_budget(paper) == 10**9
     assert lowdata.default_table8_references(smoke) == {"smollm2-135m": 15}
     assert lowdata.default_table8_references(paper)["meta-llama/Llama-2-7b-hf"] == 7
-    assert lowdata.table8_key("meta-llama/Llama-2-7b-hf", 7, paper) == ("Ours-1.6B (1B)", "inheritune_llama2_7b_1b")
-    assert lowdata.table8_key("smollm2-135m", 7, smoke) == ("Ours-7L (SmolLM2-135M)", "inheritune_smollm2-135m_n7")
+    assert lowdata.table8_key("meta-llama/Llama-2-7b-hf", 7, paper) == (
+        "Ours-1.6B (1B)",
+        "inheritune_llama2_7b_1b",
+    )
+    assert lowdata.table8_key("smollm2-135m", 7, smoke) == (
+        "Ours-7L (SmolLM2-135M)",
+        "inheritune_smollm2-135m_n7",
+    )
 
 
 def test_epochs_vs_fresh_runs_train_once_with_the_right_data(tmp_path):
-    from inheritune_core.experiments import TRAINING_COUNTER
+    from inheritune_core.experiments.runs import TRAINING_COUNTER
 
     ref_dir = tmp_path / "ref"
     tiny_llama(4).save_pretrained(ref_dir)
     tiny_tokenizer().save_pretrained(ref_dir)
     data = load_token_data(make_token_data(tmp_path / "corpus", n_train=2000, n_val=400, vocab=VOCAB))
-    scale = lowdata.get_lowdata_scale("smoke", reference=str(ref_dir), n_layers=2, batch_tokens=32, micro_batch=2,
-                                      block_size=16, eval_interval=2, eval_iters=1)
-    kwargs = dict(epochs=[1, 2], fresh_epochs=[2], budget_tokens=32, data=data, runs_dir=tmp_path / "runs",
-                  downstream=False, progress=False)
+    scale = lowdata.get_lowdata_scale(
+        "smoke",
+        reference=str(ref_dir),
+        n_layers=2,
+        batch_tokens=32,
+        micro_batch=2,
+        block_size=16,
+        eval_interval=2,
+        eval_iters=1,
+    )
+    kwargs = dict(
+        epochs=[1, 2],
+        fresh_epochs=[2],
+        budget_tokens=32,
+        data=data,
+        runs_dir=tmp_path / "runs",
+        downstream=False,
+        progress=False,
+    )
     before = TRAINING_COUNTER["trained"]
     rows = lowdata.epochs_vs_fresh_rows(scale=scale, **kwargs)
     assert TRAINING_COUNTER["trained"] == before + 3

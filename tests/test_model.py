@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from inheritune_core.config import MODEL_PRESETS, PADDED_VOCAB_SIZE, ConfigError
-from inheritune_core.model import GPT, GPTConfig
+from inheritune_core.models.gpt import GPT, GPTConfig
 
 
 def tiny_config(**kw) -> GPTConfig:
@@ -47,9 +47,16 @@ def test_gpt2_medium_is_355m():
 
 def test_parameter_names_follow_hugging_face():
     names = set(dict(GPT(tiny_config(n_layer=1)).named_parameters()))
-    for name in ("transformer.wte.weight", "transformer.wpe.weight", "transformer.h.0.ln_1.weight",
-                 "transformer.h.0.attn.c_attn.weight", "transformer.h.0.attn.c_proj.weight",
-                 "transformer.h.0.mlp.c_fc.weight", "transformer.h.0.mlp.c_proj.weight", "transformer.ln_f.weight"):
+    for name in (
+        "transformer.wte.weight",
+        "transformer.wpe.weight",
+        "transformer.h.0.ln_1.weight",
+        "transformer.h.0.attn.c_attn.weight",
+        "transformer.h.0.attn.c_proj.weight",
+        "transformer.h.0.mlp.c_fc.weight",
+        "transformer.h.0.mlp.c_proj.weight",
+        "transformer.ln_f.weight",
+    ):
         assert name in names
     model = GPT(tiny_config())
     assert model.lm_head.weight is model.transformer.wte.weight  # tied

@@ -10,8 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from inheritune_core import report
 from inheritune_core.paths import PROJECT_DIR, shared_evaldata_dir
+from inheritune_core.report import tables as report
 
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 import make_notebooks  # noqa: E402
@@ -19,12 +19,20 @@ import make_notebooks  # noqa: E402
 NOTEBOOKS = list(make_notebooks.NOTEBOOKS)  # the execution order of `make all`: sources before redraws
 REQUIRED_PARAMETERS = ("scale", "device", "steps", "seed", "data", "runs_dir", "results_dir", "paper_dir")
 OUTPUTS = {  # notebook -> files it must write under results/ and paper/
-    "table1": ["results/table1/table1.csv", "results/table1/curves.csv", "paper/tables/table1.md",
-               "paper/tables/table1.tex"],
+    "table1": [
+        "results/table1/table1.csv",
+        "results/table1/curves.csv",
+        "paper/tables/table1.md",
+        "paper/tables/table1.tex",
+    ],
     "table2": ["results/table2/table2.csv", "paper/tables/table2.md"],
     "table3": ["results/table3/table3.csv", "paper/tables/table3.md"],
-    "figure3": ["results/figure3/figure3.csv", "results/figure3/curves.csv", "paper/figures/figure3.png",
-                "paper/figures/figure3.pdf"],
+    "figure3": [
+        "results/figure3/figure3.csv",
+        "results/figure3/curves.csv",
+        "paper/figures/figure3.png",
+        "paper/figures/figure3.pdf",
+    ],
     "figure4": ["results/figure4/curves.csv", "paper/figures/figure4.png"],
     "table4": ["results/table4/table4.csv", "paper/tables/table4.md"],
     "figure5": ["results/figure5/curves.csv", "paper/figures/figure5.png", "paper/figures/figure5.pdf"],
@@ -39,7 +47,8 @@ def test_notebooks_match_their_generator():
         path = PROJECT_DIR / "notebooks" / f"{name}.ipynb"
         on_disk = nbformat.read(path, as_version=4)
         assert [c.source for c in on_disk.cells] == [c.source for c in nb.cells], (
-            f"{path} is stale: run `python scripts/make_notebooks.py`")
+            f"{path} is stale: run `python scripts/make_notebooks.py`"
+        )
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -58,14 +67,29 @@ def test_notebook_has_a_parameters_cell_and_calls_only_the_core(name):
 def run_notebook(name: str, root: Path, data: Path) -> Path:
     out = root / "executed" / f"{name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
-    params = {"scale": "smoke", "steps": 4, "data": str(data), "runs_dir": str(root / "runs"),
-              "results_dir": str(root / "results"), "paper_dir": str(root / "paper"), "progress": False}
+    params = {
+        "scale": "smoke",
+        "steps": 4,
+        "data": str(data),
+        "runs_dir": str(root / "runs"),
+        "results_dir": str(root / "results"),
+        "paper_dir": str(root / "paper"),
+        "progress": False,
+    }
     if name in ("table1", "table4"):
         # the downstream columns go through lm-eval on the offline copies (a few documents per task)
         params["downstream"] = shared_evaldata_dir().is_dir()
         params["eval_limit"] = 2
-    cmd = [sys.executable, "-m", "papermill", "--cwd", str(PROJECT_DIR / "notebooks"),
-           str(PROJECT_DIR / "notebooks" / f"{name}.ipynb"), str(out), "--no-progress-bar"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "papermill",
+        "--cwd",
+        str(PROJECT_DIR / "notebooks"),
+        str(PROJECT_DIR / "notebooks" / f"{name}.ipynb"),
+        str(out),
+        "--no-progress-bar",
+    ]
     for k, v in params.items():
         cmd += ["-p", k, str(v)] if not isinstance(v, (bool, int)) else ["-y", json.dumps({k: v})]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=PROJECT_DIR)
@@ -121,10 +145,30 @@ def test_a_failing_notebook_fails_papermill_and_leaves_no_csv(tmp_path):
     from conftest import make_token_data
 
     data = make_token_data(tmp_path / "data")
-    cmd = [sys.executable, "-m", "papermill", "--cwd", str(PROJECT_DIR / "notebooks"),
-           str(PROJECT_DIR / "notebooks" / "table3.ipynb"), str(tmp_path / "out.ipynb"), "--no-progress-bar",
-           "-p", "scale", "smoke", "-p", "data", str(data), "-p", "runs_dir", str(tmp_path / "runs"),
-           "-p", "results_dir", str(tmp_path / "results"), "-y", '{"sizes": ["gpt2-huge"]}']
+    cmd = [
+        sys.executable,
+        "-m",
+        "papermill",
+        "--cwd",
+        str(PROJECT_DIR / "notebooks"),
+        str(PROJECT_DIR / "notebooks" / "table3.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        "--no-progress-bar",
+        "-p",
+        "scale",
+        "smoke",
+        "-p",
+        "data",
+        str(data),
+        "-p",
+        "runs_dir",
+        str(tmp_path / "runs"),
+        "-p",
+        "results_dir",
+        str(tmp_path / "results"),
+        "-y",
+        '{"sizes": ["gpt2-huge"]}',
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=PROJECT_DIR)
     assert result.returncode != 0
     assert "sizes must be a non-empty list" in result.stderr + result.stdout

@@ -23,7 +23,9 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     declared = {_normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
     env_text = (PROJECT_DIR / "environment.yml").read_text()
     pip_section = env_text.split("- pip:", 1)[1]
-    listed = {_normalise(line.strip()[2:]) for line in pip_section.splitlines() if line.strip().startswith("- ")}
+    listed = {
+        _normalise(line.strip()[2:]) for line in pip_section.splitlines() if line.strip().startswith("- ")
+    }
     assert listed == declared, (sorted(listed - declared), sorted(declared - listed))
     assert "python=3.11" in env_text
 
@@ -44,7 +46,9 @@ def test_ci_runs_the_readme_commands():
 
 def test_every_notebook_has_a_make_target_and_a_readme_row():
     makefile = (PROJECT_DIR / "Makefile").read_text()
-    targets = re.search(r"^NOTEBOOKS := (.*?)(?<!\\)$", makefile, re.M | re.S).group(1).replace("\\", " ").split()
+    targets = (
+        re.search(r"^NOTEBOOKS := (.*?)(?<!\\)$", makefile, re.M | re.S).group(1).replace("\\", " ").split()
+    )
     notebooks = sorted(p.stem for p in (PROJECT_DIR / "notebooks").glob("*.ipynb"))
     assert sorted(targets) == notebooks
     table = (PROJECT_DIR / "README.md").read_text().split("<!-- NOTEBOOK-TABLE -->")[1]

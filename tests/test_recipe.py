@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from inheritune_core.config import ConfigError
-from inheritune_core.inherit import random_init
-from inheritune_core.model import GPT, GPTConfig
-from inheritune_core.recipe import CSV_COLUMNS, run_inheritune
+from inheritune_core.method.inheritance import random_init
+from inheritune_core.method.recipe import CSV_COLUMNS, run_inheritune
+from inheritune_core.models.gpt import GPT, GPTConfig
 
 K = 8
 
@@ -47,8 +47,15 @@ class ScriptedTrainer:
         csv_rows = None
         if self.csv_path is not None and self.csv_path.exists():
             csv_rows = len(list(csv.DictReader(self.csv_path.open())))
-        self.calls.append(dict(layers=model.config.n_layer, cfg=cfg, resume=resume, csv_rows=csv_rows,
-                               layer_idx=[b.attn.layer_idx for b in model.transformer.h]))
+        self.calls.append(
+            dict(
+                layers=model.config.n_layer,
+                cfg=cfg,
+                resume=resume,
+                csv_rows=csv_rows,
+                layer_idx=[b.attn.layer_idx for b in model.transformer.h],
+            )
+        )
         with torch.no_grad():
             for p in model.parameters():
                 p.add_(0.5)
@@ -63,8 +70,15 @@ def reference() -> GPT:
 
 def run(reference, tmp_path, losses, **kw):
     trainer = ScriptedTrainer(losses, csv_path=tmp_path / "out" / "inheritune.csv")
-    rows = run_inheritune(reference, data=None, train_cfg=FakeConfig(str(tmp_path / "out")),
-                          reference_val_loss=3.0, train_fn=trainer, log=lambda _: None, **kw)
+    rows = run_inheritune(
+        reference,
+        data=None,
+        train_cfg=FakeConfig(str(tmp_path / "out")),
+        reference_val_loss=3.0,
+        train_fn=trainer,
+        log=lambda _: None,
+        **kw,
+    )
     return rows, trainer
 
 
@@ -130,8 +144,15 @@ def test_schedule_per_round_is_configurable(reference, tmp_path):
         seen.append((round_index, n_layers))
         return type(cfg)(**{**cfg.__dict__, "learning_rate": cfg.learning_rate / round_index})
 
-    rows, trainer = run(reference, tmp_path, [3.5, 3.5], max_layers=6, steps_per_round=7,
-                        warmup_every_round=False, round_config=lower_lr_later)
+    rows, trainer = run(
+        reference,
+        tmp_path,
+        [3.5, 3.5],
+        max_layers=6,
+        steps_per_round=7,
+        warmup_every_round=False,
+        round_config=lower_lr_later,
+    )
     cfgs = [c["cfg"] for c in trainer.calls]
     assert [c.max_steps for c in cfgs] == [7, 7]
     assert [c.warmup_steps for c in cfgs] == [2, 0]
@@ -154,8 +175,13 @@ def test_schedule_per_round_is_configurable(reference, tmp_path):
     ],
 )
 def test_bad_input_gets_one_clear_error(reference, tmp_path, kw, message):
-    args = dict(data=None, train_cfg=FakeConfig(str(tmp_path)), reference_val_loss=3.0,
-                train_fn=ScriptedTrainer([1.0]), log=lambda _: None)
+    args = dict(
+        data=None,
+        train_cfg=FakeConfig(str(tmp_path)),
+        reference_val_loss=3.0,
+        train_fn=ScriptedTrainer([1.0]),
+        log=lambda _: None,
+    )
     args.update(kw)
     with pytest.raises(ConfigError, match=message):
         run_inheritune(reference, **args)
@@ -165,11 +191,12 @@ def test_bad_input_gets_one_clear_error(reference, tmp_path, kw, message):
 
 
 def test_recipe_with_the_real_trainer_writes_its_csv_and_resumes(random_token_data, tmp_path):
-    from inheritune_core.train import TrainConfig
+    from inheritune_core.training.trainer import TrainConfig
 
     reference = random_init(GPTConfig.from_preset("gpt2-medium", "smoke"), seed=1)  # 4 layers at smoke
-    cfg = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "inheritune", max_steps=2, eval_interval=2,
-                                  progress=False)
+    cfg = TrainConfig.from_preset(
+        "gpt2-medium", "smoke", tmp_path / "inheritune", max_steps=2, eval_interval=2, progress=False
+    )
     # reference loss 0: never matched, so the recipe grows 2 -> 4 layers and stops at the reference's depth
     rows = run_inheritune(reference, random_token_data, cfg, reference_val_loss=0.0, log=lambda _: None)
     assert [r["layers"] for r in rows] == [2, 4]
@@ -187,23 +214,36 @@ def test_recipe_with_the_real_trainer_writes_its_csv_and_resumes(random_token_da
 
 
 def test_recipe_measures_the_reference_loss_when_not_given(random_token_data, tmp_path):
-    from inheritune_core.train import TrainConfig, evaluate_loss
+    from inheritune_core.training.trainer import TrainConfig, evaluate_loss
 
     reference = random_init(GPTConfig.from_preset("gpt2-medium", "smoke"), seed=1)
-    cfg = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "r", max_steps=2, eval_interval=2,
-                                  progress=False)
-    rows = run_inheritune(reference, random_token_data, cfg, reference_val_loss=None, tolerance=100.0,
-                          log=lambda _: None)
+    cfg = TrainConfig.from_preset(
+        "gpt2-medium", "smoke", tmp_path / "r", max_steps=2, eval_interval=2, progress=False
+    )
+    rows = run_inheritune(
+        reference, random_token_data, cfg, reference_val_loss=None, tolerance=100.0, log=lambda _: None
+    )
     assert len(rows) == 1 and rows.reached_parity
     assert rows[0]["reference_val_loss"] == pytest.approx(evaluate_loss(reference, random_token_data, cfg))
 
 
 def test_cli_trains_a_reference_then_runs_the_recipe(random_token_data, tmp_path, capsys):
-    from inheritune_core.recipe import main
+    from inheritune_core.method.recipe import main
 
     out = tmp_path / "cli"
-    args = ["--scale", "smoke", "--data", str(random_token_data.root), "--out", str(out), "--max-steps", "1",
-            "--device", "cpu", "--no-progress"]
+    args = [
+        "--scale",
+        "smoke",
+        "--data",
+        str(random_token_data.root),
+        "--out",
+        str(out),
+        "--max-steps",
+        "1",
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
     assert main(args) == 0
     assert (out / "reference" / "result.json").is_file()
     printed = capsys.readouterr().out

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from inheritune_core import report
 from inheritune_core.paths import PROJECT_DIR
+from inheritune_core.report import tables as report
 
 REPORTED = PROJECT_DIR / "results" / "paper_reported"
 
@@ -22,24 +22,27 @@ def reported_value(table, model, role, metric, source="paper"):
     return hit.iloc[0]
 
 
-@pytest.mark.parametrize("table, model, role, metric, source, value, layers", [
-    ("table1", "gpt2-medium", "reference", "val_loss", "paper", "2.81", "24"),  # Table 1, row 1
-    ("table1", "gpt2-medium", "inheritune_round2", "val_loss", "paper", "2.84", "14"),  # Table 1, round 2
-    ("table1", "gpt2-large", "random", "wikitext_word_perplexity", "paper", "37.63", "18"),
-    ("table1", "gpt2-xlarge", "inheritune", "lambada_openai_acc", "paper", "43.30", "24"),
-    ("table1", "gpt2-xlarge", "random_2x", "val_loss", "paper", "2.62", "24"),
-    ("table1", "gpt2-medium", "random", "val_loss", "official_log", "2.869", "16"),  # seeds README logs
-    ("table2", "gpt2-large", "hybrid_stacking", "val_loss", "paper", "2.89", "18"),
-    ("table2", "gpt2-medium", "half_width", "val_loss", "paper", "3.04", "24"),
-    ("table3", "gpt2-medium", "mlp_ln", "val_loss", "paper", "2.85", "16"),
-    ("table3", "gpt2-medium", "attn_mlp_no_ln", "val_loss", "paper", "2.80", "16"),
-    ("table4", "gpt2-large-dagger", "inheritune", "average", "paper", "49.75", "16"),
-    ("table4", "gpt2-medium", "random", "hellaswag_acc_norm", "paper", "29.56", "16"),
-    ("table5", "Ours-1.5B (1B)", "inheritune", "truthfulqa_acc", "paper", "48.61", "13"),
-    ("table5", "Pythia-1.4B (300B)", "baseline", "wnli_acc", "paper", "53.52", ""),
-    ("table8", "Ours-1.6B (50B)", "inheritune_openllama_7b_50b", "mmlu_5shot_acc", "paper", "26.72", "7"),
-    ("table9", "Ours-1.5B (1B)", "epochs_20", "mmlu_5shot_acc", "paper", "25.46", ""),
-])
+@pytest.mark.parametrize(
+    "table, model, role, metric, source, value, layers",
+    [
+        ("table1", "gpt2-medium", "reference", "val_loss", "paper", "2.81", "24"),  # Table 1, row 1
+        ("table1", "gpt2-medium", "inheritune_round2", "val_loss", "paper", "2.84", "14"),  # Table 1, round 2
+        ("table1", "gpt2-large", "random", "wikitext_word_perplexity", "paper", "37.63", "18"),
+        ("table1", "gpt2-xlarge", "inheritune", "lambada_openai_acc", "paper", "43.30", "24"),
+        ("table1", "gpt2-xlarge", "random_2x", "val_loss", "paper", "2.62", "24"),
+        ("table1", "gpt2-medium", "random", "val_loss", "official_log", "2.869", "16"),  # seeds README logs
+        ("table2", "gpt2-large", "hybrid_stacking", "val_loss", "paper", "2.89", "18"),
+        ("table2", "gpt2-medium", "half_width", "val_loss", "paper", "3.04", "24"),
+        ("table3", "gpt2-medium", "mlp_ln", "val_loss", "paper", "2.85", "16"),
+        ("table3", "gpt2-medium", "attn_mlp_no_ln", "val_loss", "paper", "2.80", "16"),
+        ("table4", "gpt2-large-dagger", "inheritune", "average", "paper", "49.75", "16"),
+        ("table4", "gpt2-medium", "random", "hellaswag_acc_norm", "paper", "29.56", "16"),
+        ("table5", "Ours-1.5B (1B)", "inheritune", "truthfulqa_acc", "paper", "48.61", "13"),
+        ("table5", "Pythia-1.4B (300B)", "baseline", "wnli_acc", "paper", "53.52", ""),
+        ("table8", "Ours-1.6B (50B)", "inheritune_openllama_7b_50b", "mmlu_5shot_acc", "paper", "26.72", "7"),
+        ("table9", "Ours-1.5B (1B)", "epochs_20", "mmlu_5shot_acc", "paper", "25.46", ""),
+    ],
+)
 def test_paper_reported_spot_checks(table, model, role, metric, source, value, layers):
     row = reported_value(table, model, role, metric, source)
     assert row.value == value
@@ -58,8 +61,10 @@ def test_paper_reported_csvs_are_tidy_and_unique():
 
 
 def test_report_does_not_import_torch():
-    code = ("import sys, inheritune_core.report as r; r.render_all; "
-            "assert 'torch' not in sys.modules, 'torch imported'; print('ok')")
+    code = (
+        "import sys, inheritune_core.report.tables as r; r.render_all; "
+        "assert 'torch' not in sys.modules, 'torch imported'; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_DIR)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
@@ -67,19 +72,23 @@ def test_report_does_not_import_torch():
 
 def write_reproduced(results: Path) -> None:
     (results / "table2").mkdir(parents=True)
-    rows = ["table,model,role,method,layers,steps,metric,value,scale,seed,run_hash",
-            "table2,gpt2-medium,half_width,half-width,8,200,val_loss,6.41234,tiny,1337,aaa",
-            "table2,gpt2-medium,stacking,stacking,6,200,val_loss,6.2,tiny,1337,bbb",
-            "table2,gpt2-medium,inheritune,Ours,6,200,val_loss,6.0004,tiny,1337,ccc",
-            "table2,gpt2-medium,extra_role,something new,6,200,val_loss,7.5,tiny,1337,ddd"]
+    rows = [
+        "table,model,role,method,layers,steps,metric,value,scale,seed,run_hash",
+        "table2,gpt2-medium,half_width,half-width,8,200,val_loss,6.41234,tiny,1337,aaa",
+        "table2,gpt2-medium,stacking,stacking,6,200,val_loss,6.2,tiny,1337,bbb",
+        "table2,gpt2-medium,inheritune,Ours,6,200,val_loss,6.0004,tiny,1337,ccc",
+        "table2,gpt2-medium,extra_role,something new,6,200,val_loss,7.5,tiny,1337,ddd",
+    ]
     (results / "table2" / "table2.csv").write_text("\n".join(rows) + "\n")
     (results / "figure6").mkdir()
     curve = ["panel,model,role,method,layers,step,tokens,split,loss,scale,run_hash"]
     for role, layers, base in (("inheritune", 6, 6.0), ("stacking", 6, 6.3)):
         for step in (0, 50, 100):
             for split in ("train", "val"):
-                curve.append(f"gpt2-medium,gpt2-medium,{role},{role},{layers},{step},{step * 512},{split},"
-                             f"{base + 1 - step / 100},tiny,x")
+                curve.append(
+                    f"gpt2-medium,gpt2-medium,{role},{role},{layers},{step},{step * 512},{split},"
+                    f"{base + 1 - step / 100},tiny,x"
+                )
     (results / "figure6" / "curves.csv").write_text("\n".join(curve) + "\n")
 
 
@@ -145,9 +154,21 @@ def test_bad_input_gets_one_clear_error(tmp_path):
 
 def test_cli_renders_from_a_results_folder(tmp_path):
     write_reproduced(tmp_path / "results")
-    out = subprocess.run([sys.executable, "-m", "inheritune_core.report", "table2", "--results",
-                          str(tmp_path / "results"), "--paper", str(tmp_path / "paper")],
-                         capture_output=True, text=True, cwd=PROJECT_DIR)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inheritune_core.report",
+            "table2",
+            "--results",
+            str(tmp_path / "results"),
+            "--paper",
+            str(tmp_path / "paper"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_DIR,
+    )
     assert out.returncode == 0, out.stderr
-    assert "1 of 1 rendered" in out.stdout
+    assert out.stdout.startswith("[report] table2: ")
     assert (tmp_path / "paper" / "tables" / "table2.md").is_file()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from inheritune_core.sampling import RandomBatchSampler, SequentialBatchSampler, make_sampler
-from inheritune_core.tokens import DataError
+from inheritune_core.data.sampling import RandomBatchSampler, SequentialBatchSampler, make_sampler
+from inheritune_core.errors import DataError
 
 TOKENS = np.arange(1000, dtype=np.uint16)  # token i == position i, so windows are easy to check
 
@@ -71,7 +71,11 @@ def test_two_ranks_together_draw_what_one_rank_draws(kind):
     for step in range(3):
         for r in range(2):
             assert torch.equal(ranks[r].next_batch()[0], stream[2 * step + r])
-    assert ranks[0].state_dict()["consumed"] == ranks[1].state_dict()["consumed"] == single.state_dict()["consumed"]
+    assert (
+        ranks[0].state_dict()["consumed"]
+        == ranks[1].state_dict()["consumed"]
+        == single.state_dict()["consumed"]
+    )
 
 
 def test_state_from_another_sampler_is_refused():

@@ -15,15 +15,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from inheritune_core import train as train_mod
 from inheritune_core.config import ConfigError, optim_kwargs
-from inheritune_core.model import GPT, GPTConfig
-from inheritune_core.sampling import RandomBatchSampler
-from inheritune_core.tokens import DataError
-from inheritune_core.train import (
+from inheritune_core.data.sampling import RandomBatchSampler
+from inheritune_core.errors import DataError, TrainingDiverged
+from inheritune_core.models.gpt import GPT, GPTConfig
+from inheritune_core.training import trainer as train_mod
+from inheritune_core.training.trainer import (
     METRICS_COLUMNS,
     TrainConfig,
-    TrainingDiverged,
     configure_optimizer,
     evaluate_loss,
     kd_loss,
@@ -51,7 +50,13 @@ def test_from_preset_takes_appendix_c_numbers(tmp_path):
     cfg = TrainConfig.from_preset("gpt2-medium", "paper", tmp_path)
     assert (cfg.batch_tokens, cfg.learning_rate, cfg.min_lr) == (48 * 1024, 3e-4, 3e-5)
     assert (cfg.warmup_steps, cfg.max_steps, cfg.weight_decay, cfg.beta1, cfg.beta2, cfg.grad_clip) == (
-        2000, 100_000, 0.1, 0.9, 0.95, 1.0)
+        2000,
+        100_000,
+        0.1,
+        0.9,
+        0.95,
+        1.0,
+    )
     assert cfg.accumulation_steps() == 6  # 48 sequences of 1024 tokens in micro-batches of 8
     for key, value in optim_kwargs("gpt2-xlarge", "tiny").items():
         assert getattr(TrainConfig.from_preset("gpt2-xlarge", "tiny", tmp_path), key) == value
@@ -66,8 +71,11 @@ def test_from_preset_rejects_unknown_fields_and_presets(tmp_path):
 
 
 def test_token_batch_must_split_into_micro_batches(tmp_path):
-    with pytest.raises(ConfigError, match=r"batch_tokens=100 is not divisible by micro_batch x block_size x "
-                                          r"world_size = 4 x 32 x 1 = 128"):
+    with pytest.raises(
+        ConfigError,
+        match=r"batch_tokens=100 is not divisible by micro_batch x block_size x "
+        r"world_size = 4 x 32 x 1 = 128",
+    ):
         smoke_cfg(tmp_path, batch_tokens=100)
     cfg = smoke_cfg(tmp_path, batch_tokens=3 * 128)
     assert cfg.accumulation_steps(1) == 3
@@ -75,11 +83,17 @@ def test_token_batch_must_split_into_micro_batches(tmp_path):
         cfg.accumulation_steps(2)
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("dtype", "float16", "unknown dtype"), ("sampler", "shuffle", "unknown sampler"),
-    ("schedule", "linear", "unknown schedule"), ("micro_batch", 0, "micro_batch must be a positive integer"),
-    ("min_lr", 1.0, "min_lr <= learning_rate"), ("kd_alpha", 1.5, "kd_alpha"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("dtype", "float16", "unknown dtype"),
+        ("sampler", "shuffle", "unknown sampler"),
+        ("schedule", "linear", "unknown schedule"),
+        ("micro_batch", 0, "micro_batch must be a positive integer"),
+        ("min_lr", 1.0, "min_lr <= learning_rate"),
+        ("kd_alpha", 1.5, "kd_alpha"),
+    ],
+)
 def test_bad_config_values(tmp_path, field, value, message):
     with pytest.raises(ConfigError, match=message):
         smoke_cfg(tmp_path, **{field: value})
@@ -141,8 +155,13 @@ def test_evaluate_loss_is_the_mean_cross_entropy_of_fixed_windows(random_token_d
     loss = evaluate_loss(model, random_token_data, iters=3, micro_batch=2, block_size=16)
     sampler = RandomBatchSampler(random_token_data.split("val"), 2, 16, seed=train_mod.EVAL_SEED)
     with torch.no_grad():
-        manual = sum(F.cross_entropy(model(x).view(-1, model.config.vocab_size), y.view(-1)).item()
-                     for x, y in (sampler.batch_at(i) for i in range(3))) / 3
+        manual = (
+            sum(
+                F.cross_entropy(model(x).view(-1, model.config.vocab_size), y.view(-1)).item()
+                for x, y in (sampler.batch_at(i) for i in range(3))
+            )
+            / 3
+        )
     assert loss == pytest.approx(manual, rel=1e-6)
     assert evaluate_loss(model, random_token_data, iters=3, micro_batch=2, block_size=16) == loss
     assert model.training  # restored
@@ -152,8 +171,16 @@ def test_gradient_accumulation_averages_micro_batches(random_token_data, tmp_pat
     """With SGD (update = lr * grad), one step with 2 accumulated micro-batches equals one full-batch step."""
     sgd = lambda model, cfg, device_type: torch.optim.SGD(model.parameters(), lr=cfg.learning_rate)
     monkeypatch.setattr(train_mod, "configure_optimizer", sgd)
-    cfg = smoke_cfg(tmp_path / "run", micro_batch=2, batch_tokens=4 * 32, max_steps=1, warmup_steps=0,
-                    grad_clip=0.0, learning_rate=0.5, min_lr=0.5)
+    cfg = smoke_cfg(
+        tmp_path / "run",
+        micro_batch=2,
+        batch_tokens=4 * 32,
+        max_steps=1,
+        warmup_steps=0,
+        grad_clip=0.0,
+        learning_rate=0.5,
+        min_lr=0.5,
+    )
     assert cfg.accumulation_steps() == 2
     model, reference = smoke_model(), smoke_model()
     train(model, random_token_data, cfg)
@@ -247,7 +274,9 @@ def test_models_returning_an_output_object_train_too(random_token_data, tmp_path
         def __init__(self):
             super().__init__()
             self.inner = smoke_model()
-            self.config = types.SimpleNamespace(vocab_size=self.inner.config.vocab_size, block_size=32, kind="toy")
+            self.config = types.SimpleNamespace(
+                vocab_size=self.inner.config.vocab_size, block_size=32, kind="toy"
+            )
 
         def forward(self, idx):
             return types.SimpleNamespace(logits=self.inner(idx))
@@ -265,8 +294,12 @@ def test_models_returning_an_output_object_train_too(random_token_data, tmp_path
 def test_kd_with_alpha_one_is_plain_training_and_alpha_below_one_is_not(random_token_data, tmp_path):
     teacher = smoke_model(seed=5)
     plain = train(smoke_model(), random_token_data, smoke_cfg(tmp_path / "plain", max_steps=2))
-    kd1 = train(smoke_model(), random_token_data, smoke_cfg(tmp_path / "kd1", max_steps=2, kd_alpha=1.0),
-                teacher=teacher)
+    kd1 = train(
+        smoke_model(),
+        random_token_data,
+        smoke_cfg(tmp_path / "kd1", max_steps=2, kd_alpha=1.0),
+        teacher=teacher,
+    )
     kd = train(smoke_model(), random_token_data, smoke_cfg(tmp_path / "kd", max_steps=2), teacher=teacher)
     losses = lambda r: [row["train_loss"] for row in read_metrics(r.metrics_csv)[1:]]
     assert losses(kd1) == losses(plain) and kd1.final_val_loss == plain.final_val_loss
@@ -288,7 +321,9 @@ def test_activation_checkpointing_gives_the_same_training(random_token_data, tmp
 
 def test_checkpoint_of_another_architecture_is_refused(random_token_data, tmp_path):
     result = train(smoke_model(), random_token_data, smoke_cfg(tmp_path / "run", max_steps=1))
-    with pytest.raises(ConfigError, match=r"from another architecture: config differs in n_layer=4 \(model: 3\)"):
+    with pytest.raises(
+        ConfigError, match=r"from another architecture: config differs in n_layer=4 \(model: 3\)"
+    ):
         load_checkpoint(result.checkpoint, smoke_model(n_layer=3))
     with pytest.raises(ConfigError, match="holds a GPT, not a Linear"):
         load_checkpoint(result.checkpoint, nn.Linear(2, 2))
@@ -312,8 +347,21 @@ def test_block_size_beyond_the_model_context_is_refused(random_token_data, tmp_p
 
 def test_cli_trains_a_preset(random_token_data, tmp_path, capsys):
     out = tmp_path / "cli"
-    argv = ["--preset", "gpt2-medium", "--scale", "smoke", "--data", str(random_token_data.root), "--out", str(out),
-            "--device", "cpu", "--max-steps", "2", "--no-progress"]
+    argv = [
+        "--preset",
+        "gpt2-medium",
+        "--scale",
+        "smoke",
+        "--data",
+        str(random_token_data.root),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--max-steps",
+        "2",
+        "--no-progress",
+    ]
     assert train_mod.main(argv) == 0
     assert "done: 2 steps" in capsys.readouterr().out
     assert (out / "result.json").is_file()
@@ -322,21 +370,46 @@ def test_cli_trains_a_preset(random_token_data, tmp_path, capsys):
     assert train_mod.main(argv + ["--resume"]) == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--preset", "gpt2-tiny", "--scale", "smoke"], "error: unknown model preset 'gpt2-tiny'"),
-    (["--preset", "gpt2-medium", "--scale", "huge"], "error: unknown scale 'huge'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--preset", "gpt2-tiny", "--scale", "smoke"], "error: unknown model preset 'gpt2-tiny'"),
+        (["--preset", "gpt2-medium", "--scale", "huge"], "error: unknown scale 'huge'"),
+    ],
+)
 def test_cli_bad_preset_or_scale_is_one_line_and_exit_code_2(tmp_path, args, message):
-    proc = subprocess.run([sys.executable, "-m", "inheritune_core.train", *args, "--data", str(tmp_path),
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inheritune_core.training",
+            *args,
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith(message) and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
 def test_cli_missing_data_is_one_line(tmp_path, capsys):
-    argv = ["--preset", "gpt2-medium", "--scale", "smoke", "--data", str(tmp_path / "nope"), "--out",
-            str(tmp_path / "out"), "--no-progress"]
+    argv = [
+        "--preset",
+        "gpt2-medium",
+        "--scale",
+        "smoke",
+        "--data",
+        str(tmp_path / "nope"),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     assert train_mod.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: data folder") and len(err.splitlines()) == 1
@@ -346,12 +419,20 @@ def test_cli_missing_data_is_one_line(tmp_path, capsys):
 
 
 def test_loss_decreases_on_the_bundled_corpus(bundled_data_dir, tmp_path):
-    from inheritune_core.tokens import load_token_data
+    from inheritune_core.data.tokens import load_token_data
 
     data = load_token_data(bundled_data_dir)
     # A larger rate than the smoke scale's so that 30 steps of 128 tokens move the loss by whole nats.
-    cfg = smoke_cfg(tmp_path / "run", max_steps=30, warmup_steps=3, eval_interval=30, eval_iters=4, log_interval=5,
-                    learning_rate=1e-2, min_lr=1e-3)
+    cfg = smoke_cfg(
+        tmp_path / "run",
+        max_steps=30,
+        warmup_steps=3,
+        eval_interval=30,
+        eval_iters=4,
+        log_interval=5,
+        learning_rate=1e-2,
+        min_lr=1e-3,
+    )
     result = train(smoke_model(), data, cfg)
     rows = read_metrics(result.metrics_csv)
     initial = rows[0]["val_loss"]

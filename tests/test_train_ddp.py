@@ -10,21 +10,28 @@ import textwrap
 import pytest
 import torch
 
-from inheritune_core.model import GPT, GPTConfig
-from inheritune_core.train import TrainConfig, read_metrics, train
+from inheritune_core.models.gpt import GPT, GPTConfig
+from inheritune_core.training.trainer import TrainConfig, read_metrics, train
 
 # Global batch 2 micro-batches of 2 x 32 tokens: 1 process accumulates 2, 2 processes take 1 each. The sampler
 # gives global micro-batch i to rank i % world_size, so both setups see exactly the same data.
-CONFIG = dict(micro_batch=2, batch_tokens=2 * 2 * 32, max_steps=5, eval_interval=5, eval_iters=2, log_interval=1,
-              progress=False)
+CONFIG = dict(
+    micro_batch=2,
+    batch_tokens=2 * 2 * 32,
+    max_steps=5,
+    eval_interval=5,
+    eval_iters=2,
+    log_interval=1,
+    progress=False,
+)
 
 WORKER = textwrap.dedent(f"""
     import os
     import sys
     import torch
-    from inheritune_core.model import GPT, GPTConfig
-    from inheritune_core.tokens import load_token_data
-    from inheritune_core.train import TrainConfig, train
+    from inheritune_core.models.gpt import GPT, GPTConfig
+    from inheritune_core.data.tokens import load_token_data
+    from inheritune_core.training.trainer import TrainConfig, train
 
     torch.manual_seed(0)
     model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))
@@ -37,16 +44,32 @@ WORKER = textwrap.dedent(f"""
 def test_two_gloo_processes_match_one_process(random_token_data, tmp_path):
     torch.manual_seed(0)
     model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))
-    single = train(model, random_token_data, TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "one", **CONFIG))
+    single = train(
+        model, random_token_data, TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "one", **CONFIG)
+    )
 
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     out = tmp_path / "two"
     out.mkdir()
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           str(script), str(random_token_data.root), str(out)],
-                          env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(script),
+            str(random_token_data.root),
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     one_rows, two_rows = read_metrics(single.metrics_csv), read_metrics(out / "metrics.csv")

@@ -10,16 +10,16 @@ import textwrap
 
 import torch
 
-from inheritune_core.model import GPT, GPTConfig
-from inheritune_core.train import KILL_AFTER_STEP_ENV, TrainConfig, read_metrics, train
+from inheritune_core.models.gpt import GPT, GPTConfig
+from inheritune_core.training.trainer import KILL_AFTER_STEP_ENV, TrainConfig, read_metrics, train
 
 # The same run, as a script the test can kill: model seed 0, 8 steps, checkpoints every 3 steps.
 RUN_SCRIPT = textwrap.dedent("""
     import sys
     import torch
-    from inheritune_core.model import GPT, GPTConfig
-    from inheritune_core.tokens import load_token_data
-    from inheritune_core.train import TrainConfig, train
+    from inheritune_core.models.gpt import GPT, GPTConfig
+    from inheritune_core.data.tokens import load_token_data
+    from inheritune_core.training.trainer import TrainConfig, train
 
     torch.manual_seed(0)
     model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))
@@ -32,8 +32,17 @@ RUN_SCRIPT = textwrap.dedent("""
 def make_run(out_dir):
     torch.manual_seed(0)
     model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))
-    cfg = TrainConfig.from_preset("gpt2-medium", "smoke", out_dir, max_steps=8, eval_interval=4, eval_iters=2,
-                                  log_interval=1, checkpoint_interval=3, progress=False)
+    cfg = TrainConfig.from_preset(
+        "gpt2-medium",
+        "smoke",
+        out_dir,
+        max_steps=8,
+        eval_interval=4,
+        eval_iters=2,
+        log_interval=1,
+        checkpoint_interval=3,
+        progress=False,
+    )
     return model, cfg
 
 
@@ -49,8 +58,13 @@ def test_sigkilled_run_resumes_bit_identically(random_token_data, tmp_path):
     script = tmp_path / "run.py"
     script.write_text(RUN_SCRIPT)
     env = {**os.environ, KILL_AFTER_STEP_ENV: "7", "PYTHONPATH": os.getcwd()}
-    proc = subprocess.run([sys.executable, str(script), str(random_token_data.root), str(killed_dir)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(random_token_data.root), str(killed_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert not (killed_dir / "result.json").exists()
     assert torch.load(killed_dir / "ckpt.pt", weights_only=False)["step"] == 6

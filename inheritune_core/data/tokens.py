@@ -8,60 +8,16 @@ under its final name is always complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-
-class DataError(RuntimeError):
-    """Missing, truncated or inconsistent data; the message is one line naming the problem and the file."""
-
-
-def _atomic_target(path: Path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    # mkstemp creates 0600 files; give the final file the permissions a plain open() would.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
-    return fd, Path(tmp)
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    fd, tmp = _atomic_target(Path(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | os.PathLike, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks (downloads and model files can be large)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from ..errors import DataError
+from ..io import _atomic_target
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -89,6 +45,47 @@ def atomic_write_tokens(path: str | os.PathLike, chunks: Iterable[np.ndarray], d
         tmp.unlink(missing_ok=True)
         raise
     return n
+
+
+class ShardedTokens:
+    """Several token memmaps (train_000.bin, ...) read as one 1-D array: len() and contiguous slices.
+
+    A window crossing a shard boundary is stitched from both shards, so samplers written for one memmap work
+    unchanged on a sharded corpus without concatenating (and copying) 100B tokens.
+    """
+
+    def __init__(self, root: str | os.PathLike, names: list[str], dtype: np.dtype):
+        self.root, self.names, self.dtype = Path(root), list(names), np.dtype(dtype)
+        self.sizes = [(self.root / f"{n}.bin").stat().st_size // self.dtype.itemsize for n in self.names]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self),)
+
+    def _shard(self, i: int) -> np.memmap:
+        return np.memmap(self.root / f"{self.names[i]}.bin", dtype=self.dtype, mode="r")
+
+    def __getitem__(self, key: slice | int) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            k = int(key) + (len(self) if key < 0 else 0)
+            if not 0 <= k < len(self):
+                raise IndexError(key)
+            return self[k : k + 1][0]
+        start, stop, step = key.indices(len(self))
+        if step != 1:
+            raise ValueError("ShardedTokens supports contiguous slices only")
+        parts = []
+        pos = start
+        while pos < stop:
+            i = int(np.searchsorted(self.offsets, pos, side="right") - 1)
+            end = min(stop, int(self.offsets[i + 1]))
+            parts.append(np.asarray(self._shard(i)[pos - self.offsets[i] : end - self.offsets[i]]))
+            pos = end
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=self.dtype)
 
 
 @dataclass
@@ -124,8 +121,6 @@ class TokenData:
         """The split's tokens as one array-like (a memmap, or a `ShardedTokens` view over train_NNN.bin)."""
         shards = self.meta.get("shards", {}).get(split)
         if shards:
-            from .data import ShardedTokens
-
             return ShardedTokens(self.root, shards, self.dtype)
         if split not in self.meta["splits"]:
             raise DataError(f"{self.root}: no split {split!r} (have {', '.join(self.meta['splits'])})")
@@ -139,7 +134,9 @@ def load_token_data(root: str | os.PathLike) -> TokenData:
     if not root.is_dir():
         raise DataError(f"data folder {root} does not exist (run `make setup` or prepare_corpus first)")
     if not meta_path.is_file():
-        raise DataError(f"{meta_path} is missing: {root} is not a prepared corpus (or its preparation did not finish)")
+        raise DataError(
+            f"{meta_path} is missing: {root} is not a prepared corpus (or its preparation did not finish)"
+        )
     try:
         meta = json.loads(meta_path.read_text())
         splits = meta["splits"]
@@ -161,7 +158,4 @@ def load_token_data(root: str | os.PathLike) -> TokenData:
     return TokenData(root=root, meta=meta)
 
 
-__all__ = [
-    "DataError", "TokenData", "sha256_file", "load_token_data", "token_dtype", "atomic_write_bytes", "atomic_write_text",
-    "atomic_write_json", "atomic_write_tokens",
-]
+__all__ = ["ShardedTokens", "TokenData", "load_token_data", "token_dtype", "atomic_write_tokens"]

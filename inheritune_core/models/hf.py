@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .config import EOT_TOKEN, GPT2_VOCAB_SIZE, ConfigError
-from .model import GPT, GPTConfig
-from .paths import data_dir
-from .tokens import DataError, atomic_write_json, atomic_write_text
+from ..config import EOT_TOKEN, GPT2_VOCAB_SIZE
+from ..data.tokenizer import fetch_gpt2_vocab
+from ..errors import ConfigError, DataError
+from ..io import atomic_write_json, atomic_write_text
+from ..models.gpt import GPT, GPTConfig
+from ..paths import data_dir
 
 if TYPE_CHECKING:  # transformers is heavy to import; only the functions below need it.
     from transformers import GPT2LMHeadModel
@@ -124,7 +126,9 @@ def gpt_to_hf(model: GPT) -> GPT2LMHeadModel:
         new[name + ".bias"] = ours.get(name + ".bias", torch.zeros_like(theirs[name + ".bias"]))
     for key, value in new.items():
         if theirs[key].shape != value.shape:
-            raise ValueError(f"shape mismatch for {key}: HF {tuple(theirs[key].shape)} vs ours {tuple(value.shape)}")
+            raise ValueError(
+                f"shape mismatch for {key}: HF {tuple(theirs[key].shape)} vs ours {tuple(value.shape)}"
+            )
         theirs[key].copy_(value)
     hf.tie_weights()
     hf.eval()
@@ -149,7 +153,9 @@ def hf_to_gpt(hf_model, bias: bool | None = None, allow_gelu_approximation: bool
     """
     cfg = hf_model.config
     if getattr(cfg, "model_type", None) != "gpt2":
-        raise ConfigError(f"hf_to_gpt expects a GPT-2 model, got model_type={getattr(cfg, 'model_type', None)!r}")
+        raise ConfigError(
+            f"hf_to_gpt expects a GPT-2 model, got model_type={getattr(cfg, 'model_type', None)!r}"
+        )
     if cfg.activation_function != "gelu" and not (
         allow_gelu_approximation and cfg.activation_function in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
     ):
@@ -173,7 +179,9 @@ def hf_to_gpt(hf_model, bias: bool | None = None, allow_gelu_approximation: bool
     if bias is None:
         bias = has_nonzero_bias
     elif not bias and has_nonzero_bias:
-        raise ValueError("the HF model has non-zero biases; convert with bias=True (or bias=None) to keep them")
+        raise ValueError(
+            "the HF model has non-zero biases; convert with bias=True (or bias=None) to keep them"
+        )
     gpt_cfg = GPTConfig(
         block_size=cfg.n_positions,
         vocab_size=cfg.vocab_size,
@@ -185,8 +193,10 @@ def hf_to_gpt(hf_model, bias: bool | None = None, allow_gelu_approximation: bool
     )
     model = GPT(gpt_cfg)
     ours = model.state_dict()
-    new = {"transformer.wte.weight": state["transformer.wte.weight"],
-           "transformer.wpe.weight": state["transformer.wpe.weight"]}
+    new = {
+        "transformer.wte.weight": state["transformer.wte.weight"],
+        "transformer.wpe.weight": state["transformer.wpe.weight"],
+    }
     for name in _linear_pairs(gpt_cfg.n_layer):
         new[name + ".weight"] = state[name + ".weight"].t().contiguous()
         if bias:
@@ -201,7 +211,9 @@ def hf_to_gpt(hf_model, bias: bool | None = None, allow_gelu_approximation: bool
         raise ValueError(f"conversion left parameters unset: {sorted(missing)}")
     for key, value in new.items():
         if ours[key].shape != value.shape:
-            raise ValueError(f"shape mismatch for {key}: ours {tuple(ours[key].shape)} vs HF {tuple(value.shape)}")
+            raise ValueError(
+                f"shape mismatch for {key}: ours {tuple(ours[key].shape)} vs HF {tuple(value.shape)}"
+            )
         ours[key].copy_(value)
     model.eval()
     return model
@@ -227,24 +239,15 @@ def max_logit_difference(model: GPT, hf_model, idx: torch.Tensor | None = None, 
 
 def gpt2_ranks_path() -> Path:
     """The tiktoken GPT-2 ranks file (`make setup` fetches it into data_dir()/assets/gpt2.tiktoken)."""
-    try:  # the data module knows how to fetch it (owned by the data helper); fall back to its location.
-        from . import data as _data
-
-        fetch = getattr(_data, "fetch_gpt2_vocab", None)
-        if fetch is not None:
-            return Path(fetch())
-    except ImportError:
-        pass
-    path = data_dir() / "assets" / "gpt2.tiktoken"
-    if not path.is_file():
-        raise DataError(f"GPT-2 vocabulary {path} is missing: run `make setup` first")
-    return path
+    return fetch_gpt2_vocab()
 
 
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte -> printable unicode character map (openai/gpt-2 encoder.py)."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
-        range(ord("®"), ord("ÿ") + 1)
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
     )
     chars = printable[:]
     n = 0
@@ -367,7 +370,9 @@ def export_hf(
 
     out_dir = Path(out_dir)
     if _is_nonempty_dir(out_dir) and not overwrite:
-        raise FileExistsError(f"{out_dir} already exists and is not empty (pass overwrite=True to replace it)")
+        raise FileExistsError(
+            f"{out_dir} already exists and is not empty (pass overwrite=True to replace it)"
+        )
     info: dict[str, Any] = {"format": "inheritune-hf-export", "version": 1, **(metadata or {})}
     if isinstance(model, GPT):
         hf = gpt_to_hf(model)
@@ -384,7 +389,9 @@ def export_hf(
         if tokenizer is None and getattr(model.config, "model_type", None) != "gpt2":
             raise ValueError(f"export_hf: pass the tokenizer of this {model.config.model_type} model")
     else:
-        raise TypeError(f"export_hf expects a GPT or a transformers PreTrainedModel, got {type(model).__name__}")
+        raise TypeError(
+            f"export_hf expects a GPT or a transformers PreTrainedModel, got {type(model).__name__}"
+        )
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
@@ -426,6 +433,15 @@ def load_hf(path: str | os.PathLike, device: str = "cpu"):
 
 
 __all__ = [
-    "PARITY_TOLERANCE", "gpt2_config_for", "gpt_to_hf", "hf_to_gpt", "max_logit_difference", "export_hf",
-    "load_hf", "gpt2_tokenizer_files", "gpt2_vocab_and_merges", "gpt2_ranks_path", "bytes_to_unicode",
+    "PARITY_TOLERANCE",
+    "gpt2_config_for",
+    "gpt_to_hf",
+    "hf_to_gpt",
+    "max_logit_difference",
+    "export_hf",
+    "load_hf",
+    "gpt2_tokenizer_files",
+    "gpt2_vocab_and_merges",
+    "gpt2_ranks_path",
+    "bytes_to_unicode",
 ]

@@ -32,14 +32,23 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
-from .inherit import DEFAULT_SEED, _as_gpt, grow, inherit, random_init
-from .model import GPT
-from .tokens import TokenData, atomic_write_text
+from ..data.tokens import TokenData
+from ..errors import ConfigError
+from ..io import atomic_write_text
+from ..method.inheritance import DEFAULT_SEED, _as_gpt, grow, inherit, random_init
+from ..models.gpt import GPT
 
 CSV_COLUMNS = (
-    "round", "layers", "steps", "val_loss", "reference_val_loss", "tokens_seen", "total_tokens_seen",
-    "wall_time_s", "run_dir", "reached_parity",
+    "round",
+    "layers",
+    "steps",
+    "val_loss",
+    "reference_val_loss",
+    "tokens_seen",
+    "total_tokens_seen",
+    "wall_time_s",
+    "run_dir",
+    "reached_parity",
 )
 CSV_NAME = "inheritune.csv"
 
@@ -108,7 +117,7 @@ def run_inheritune(
       parity (default k).
     tolerance: parity means val_loss <= reference_val_loss + tolerance (default 0: match or beat it).
     train_fn: the trainer, `train(model, data, cfg, resume=True) -> result` with `.final_val_loss`, `.steps`,
-      `.tokens_seen`, `.wall_time_s` (default `inheritune_core.train.train`; injectable for tests).
+      `.tokens_seen`, `.wall_time_s` (default `inheritune_core.training.trainer.train`; injectable for tests).
     parts, like_official_code, seed: passed to `inherit` / `grow` (what each new block copies).
     csv_path: default train_cfg.out_dir/inheritune.csv, rewritten atomically after every round.
     """
@@ -120,16 +129,20 @@ def run_inheritune(
     _positive_int(stop, "max_layers")
     _positive_int(grow_step, "grow_step")
     if not start <= stop <= k:
-        raise ConfigError(f"need start_layers <= max_layers <= k, got {start} <= {stop} <= {k} (reference depth)")
+        raise ConfigError(
+            f"need start_layers <= max_layers <= k, got {start} <= {stop} <= {k} (reference depth)"
+        )
     if not isinstance(tolerance, (int, float)) or not math.isfinite(tolerance):
         raise ConfigError(f"tolerance must be a finite number, got {tolerance!r}")
     if not dataclasses.is_dataclass(train_cfg) or not hasattr(train_cfg, "out_dir"):
         raise ConfigError(f"train_cfg must be a TrainConfig, got {type(train_cfg).__name__}")
-    steps = _positive_int(train_cfg.max_steps if steps_per_round is None else steps_per_round, "steps_per_round")
+    steps = _positive_int(
+        train_cfg.max_steps if steps_per_round is None else steps_per_round, "steps_per_round"
+    )
     if train_fn is None:
-        from .train import train as train_fn
+        from ..training.trainer import train as train_fn
     if reference_val_loss is None:
-        from .train import evaluate_loss
+        from ..training.trainer import evaluate_loss
 
         reference_val_loss = evaluate_loss(ref, data, train_cfg)
     if not isinstance(reference_val_loss, (int, float)) or not math.isfinite(reference_val_loss):
@@ -154,15 +167,25 @@ def run_inheritune(
         val = float(result.final_val_loss)
         parity = val <= reference_val_loss + tolerance
         total_tokens += int(result.tokens_seen)
-        rows.append(dict(
-            round=round_index, layers=n, steps=int(result.steps), val_loss=val,
-            reference_val_loss=float(reference_val_loss), tokens_seen=int(result.tokens_seen),
-            total_tokens_seen=total_tokens, wall_time_s=round(float(result.wall_time_s), 3),
-            run_dir=str(cfg.out_dir), reached_parity=parity,
-        ))
+        rows.append(
+            dict(
+                round=round_index,
+                layers=n,
+                steps=int(result.steps),
+                val_loss=val,
+                reference_val_loss=float(reference_val_loss),
+                tokens_seen=int(result.tokens_seen),
+                total_tokens_seen=total_tokens,
+                wall_time_s=round(float(result.wall_time_s), 3),
+                run_dir=str(cfg.out_dir),
+                reached_parity=parity,
+            )
+        )
         _write_csv(csv_file, rows)
-        log(f"inheritune round {round_index}: {n} layers, val loss {val:.4f} vs reference "
-            f"{reference_val_loss:.4f} -> " + ("parity" if parity else "worse"))
+        log(
+            f"inheritune round {round_index}: {n} layers, val loss {val:.4f} vs reference "
+            f"{reference_val_loss:.4f} -> " + ("parity" if parity else "worse")
+        )
         if parity or n >= stop:
             break
         add = min(grow_step, stop - n)
@@ -180,35 +203,44 @@ __all__ = ["run_inheritune", "RecipeRows", "CSV_COLUMNS", "CSV_NAME", "round_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m inheritune_core.recipe`: train (or reuse) a reference, then run Algorithm 1 against it."""
+    """`python -m inheritune_core.method.recipe`: train (or reuse) a reference, then run Algorithm 1 against it."""
     import argparse
 
     import torch
 
-    from .tokens import DataError, load_token_data
+    from ..data.tokens import load_token_data
+    from ..errors import DataError
 
     parser = argparse.ArgumentParser(
-        prog="python -m inheritune_core.recipe",
+        prog="python -m inheritune_core.method.recipe",
         description="Inheritune (Algorithm 1) for a Table 10 preset at a scale: trains the k-layer reference "
-                    "in OUT/reference (reused when finished), then the rounds in OUT/inheritune; writes "
-                    "OUT/inheritune/inheritune.csv.",
+        "in OUT/reference (reused when finished), then the rounds in OUT/inheritune; writes "
+        "OUT/inheritune/inheritune.csv.",
     )
     parser.add_argument("--preset", default="gpt2-medium")
     parser.add_argument("--scale", default="tiny", help="smoke, tiny, small or paper")
     parser.add_argument("--data", required=True, help="a prepared corpus folder (e.g. data/english)")
-    parser.add_argument("--out", required=True, help="folder for the reference and the rounds (e.g. runs/...)")
-    parser.add_argument("--reference", default=None,
-                        help="a trained reference's ckpt.pt (from `python -m inheritune_core.train`) instead of "
-                             "training one in OUT/reference")
+    parser.add_argument(
+        "--out", required=True, help="folder for the reference and the rounds (e.g. runs/...)"
+    )
+    parser.add_argument(
+        "--reference",
+        default=None,
+        help="a trained reference's ckpt.pt (from `python -m inheritune_core.training`) instead of "
+        "training one in OUT/reference",
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--max-steps", type=int, default=None, help="T, steps of the reference and of each round")
+    parser.add_argument(
+        "--max-steps", type=int, default=None, help="T, steps of the reference and of each round"
+    )
     parser.add_argument("--grow-step", type=int, default=2)
     parser.add_argument("--tolerance", type=float, default=0.0)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    from .model import GPTConfig
-    from .train import TrainConfig, TrainingDiverged, load_checkpoint, train
+    from ..errors import TrainingDiverged
+    from ..models.gpt import GPTConfig
+    from ..training.trainer import TrainConfig, load_checkpoint, train
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     overrides: dict[str, Any] = dict(device=device, progress=not args.no_progress)
@@ -225,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             train(reference, data, ref_cfg, resume=True)
         reference = reference.to(device)
         cfg = TrainConfig.from_preset(args.preset, args.scale, out / "inheritune", **overrides)
-        rows = run_inheritune(reference, data, cfg, reference_val_loss=None, grow_step=args.grow_step,
-                              tolerance=args.tolerance)
+        rows = run_inheritune(
+            reference, data, cfg, reference_val_loss=None, grow_step=args.grow_step, tolerance=args.tolerance
+        )
     except (ConfigError, DataError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2 if isinstance(e, (ConfigError, DataError)) else 1

@@ -26,18 +26,18 @@ import contextlib
 import csv
 import fcntl
 import hashlib
-import io
 import json
-import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, get_preset, get_scale, scaled_layers
-from .paths import runs_dir as default_runs_dir
-from .tokens import TokenData, atomic_write_json, atomic_write_text
+from ..config import get_preset, get_scale, scaled_layers
+from ..data.tokens import TokenData
+from ..errors import ConfigError
+from ..io import atomic_write_json
+from ..paths import runs_dir as default_runs_dir
 
 HASH_CHARS = 12
 # TrainConfig fields that do not change what a run computes (the trainer's own resume rule agrees).
@@ -50,8 +50,9 @@ TRAINING_COUNTER = {"trained": 0, "loaded": 0}
 
 def canonical_json(obj: Any) -> str:
     """JSON with sorted keys and no whitespace: the same content always gives the same text (and hash)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False,
-                      default=_json_default)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False, default=_json_default
+    )
 
 
 def _json_default(obj: Any) -> Any:
@@ -146,8 +147,8 @@ def make_spec(
     steps: max_steps (default: the scale's). Other TrainConfig fields (sampler, kd_alpha, ...) go in
     train_overrides and become part of the identity. `data` is a TokenData or a fingerprint string.
     """
-    from .model import GPTConfig
-    from .train import TrainConfig
+    from ..models.gpt import GPTConfig
+    from ..training.trainer import TrainConfig
 
     get_preset(preset)
     sc = get_scale(scale)
@@ -164,9 +165,19 @@ def make_spec(
         train_cfg.pop(key, None)
     parent_ids = tuple(p.run_id if isinstance(p, RunRecord) else str(p) for p in parents)
     fingerprint = data if isinstance(data, str) else data_fingerprint(data)
-    return RunSpec(name=name, kind=kind, preset=preset, scale=scale, n_layer=model_cfg["n_layer"], seed=seed,
-                   data=fingerprint, model_config=model_cfg, train_config=train_cfg, init=dict(init or {}),
-                   parents=parent_ids)
+    return RunSpec(
+        name=name,
+        kind=kind,
+        preset=preset,
+        scale=scale,
+        n_layer=model_cfg["n_layer"],
+        seed=seed,
+        data=fingerprint,
+        model_config=model_cfg,
+        train_config=train_cfg,
+        init=dict(init or {}),
+        parents=parent_ids,
+    )
 
 
 @dataclass
@@ -214,13 +225,15 @@ class RunRecord:
         if not path.is_file():
             raise ConfigError(f"{path} is missing: the run folder {self.run_dir} is incomplete")
         with open(path, newline="") as f:
-            return [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
-                    for row in csv.DictReader(f)]
+            return [
+                {k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+                for row in csv.DictReader(f)
+            ]
 
     def load_model(self, device: str = "cpu"):
         """The trained GPT (weights from ckpt.pt), on `device`, in eval mode."""
-        from .model import GPT, GPTConfig
-        from .train import load_checkpoint
+        from ..models.gpt import GPT, GPTConfig
+        from ..training.trainer import load_checkpoint
 
         model = GPT(GPTConfig.from_dict(dict(self.result.get("model_config") or self.spec.model_config)))
         load_checkpoint(self.checkpoint, model)
@@ -291,7 +304,7 @@ def run_or_load(
 
 def train_config_for(spec: RunSpec, run_dir: Path, device: str = "cpu", progress: bool = True):
     """The TrainConfig of a spec, pointed at its run folder, on a device."""
-    from .train import TrainConfig
+    from ..training.trainer import TrainConfig
 
     return TrainConfig(**dict(spec.train_config), out_dir=str(run_dir), device=device, progress=progress)
 
@@ -307,7 +320,7 @@ def train_spec(
     progress: bool = True,
 ) -> RunRecord:
     """`run_or_load` with the usual trainer call: build the model (and teacher) only if training is needed."""
-    from .train import train
+    from ..training.trainer import train
 
     if data_fingerprint(data) != spec.data:
         raise ConfigError(f"spec {spec.run_id} was made for data {spec.data}, got {data_fingerprint(data)}")
@@ -316,8 +329,13 @@ def train_spec(
         model = make_model()
         if model.config.to_dict() != dict(spec.model_config):
             raise ConfigError(f"{spec.run_id}: the built model's config differs from the spec's model_config")
-        return train(model, data, train_config_for(spec, run_dir, device, progress),
-                     teacher=teacher() if teacher is not None else None, resume=True)
+        return train(
+            model,
+            data,
+            train_config_for(spec, run_dir, device, progress),
+            teacher=teacher() if teacher is not None else None,
+            resume=True,
+        )
 
     return run_or_load(spec, build_and_train, runs_dir)
 
@@ -335,57 +353,69 @@ def reference_run(
     **train_overrides: Any,
 ) -> RunRecord:
     """The reference model of a preset at a scale, trained from scratch once and shared by every notebook."""
-    from .inherit import random_init
-    from .model import GPTConfig
+    from ..method.inheritance import random_init
+    from ..models.gpt import GPTConfig
 
-    spec = make_spec(f"{preset}-{scale}-reference", "reference", preset, scale, data, steps=steps, seed=seed,
-                     init={"method": "random"}, **train_overrides)
-    return train_spec(spec, data, lambda: random_init(GPTConfig.from_dict(dict(spec.model_config)), seed=seed),
-                      device=device, runs_dir=runs_dir, progress=progress)
+    spec = make_spec(
+        f"{preset}-{scale}-reference",
+        "reference",
+        preset,
+        scale,
+        data,
+        steps=steps,
+        seed=seed,
+        init={"method": "random"},
+        **train_overrides,
+    )
+    return train_spec(
+        spec,
+        data,
+        lambda: random_init(GPTConfig.from_dict(dict(spec.model_config)), seed=seed),
+        device=device,
+        runs_dir=runs_dir,
+        progress=progress,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- tidy CSVs
-def write_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike,
-              columns: Sequence[str] | None = None) -> Path:
-    """Write tidy rows to a CSV atomically (all or nothing). Columns: `columns`, else first-seen order."""
-    rows = [dict(r) for r in rows]
-    if not rows:
-        raise ValueError(f"no rows to write to {path}")
-    if columns is None:
-        seen: dict[str, None] = {}
-        for r in rows:
-            for k in r:
-                seen.setdefault(k, None)
-        columns = list(seen)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="raise")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: _csv_value(r.get(k, "")) for k in columns})
-    path = Path(path)
-    atomic_write_text(path, buf.getvalue())
-    return path
-
-
-def _csv_value(v: Any) -> Any:
-    if isinstance(v, float):
-        return "" if math.isnan(v) else repr(v)  # repr: exact round trip
-    return "" if v is None else v
-
-
-def result_row(record: RunRecord, *, table: str, model: str, role: str, method: str,
-               metric: str = "val_loss", value: float | None = None) -> dict[str, Any]:
+def result_row(
+    record: RunRecord,
+    *,
+    table: str,
+    model: str,
+    role: str,
+    method: str,
+    metric: str = "val_loss",
+    value: float | None = None,
+) -> dict[str, Any]:
     """One tidy table row for a run (the paper_reported format plus scale, seed and the run's hash)."""
-    return {"table": table, "model": model, "role": role, "method": method, "layers": record.layers,
-            "steps": record.steps, "metric": metric,
-            "value": record.final_val_loss if value is None else value,
-            "scale": record.spec.scale, "seed": record.spec.seed, "run_hash": record.hash,
-            "run_id": record.run_id}
+    return {
+        "table": table,
+        "model": model,
+        "role": role,
+        "method": method,
+        "layers": record.layers,
+        "steps": record.steps,
+        "metric": metric,
+        "value": record.final_val_loss if value is None else value,
+        "scale": record.spec.scale,
+        "seed": record.spec.seed,
+        "run_hash": record.hash,
+        "run_id": record.run_id,
+    }
 
 
-def curve_rows(record: RunRecord, *, panel: str, model: str, role: str, method: str,
-               step_offset: int = 0, stage_dir: str | None = None, layers: int | None = None
-               ) -> list[dict[str, Any]]:
+def curve_rows(
+    record: RunRecord,
+    *,
+    panel: str,
+    model: str,
+    role: str,
+    method: str,
+    step_offset: int = 0,
+    stage_dir: str | None = None,
+    layers: int | None = None,
+) -> list[dict[str, Any]]:
     """Tidy loss-curve rows of a run (one per logged step and split) for `report.draw_curves`.
 
     stage_dir picks one stage of a multi-stage run (a recipe round); step_offset shifts its steps (e.g. the
@@ -397,15 +427,37 @@ def curve_rows(record: RunRecord, *, panel: str, model: str, role: str, method: 
             loss = m.get(f"{split}_loss")
             if loss is None:
                 continue
-            rows.append({"panel": panel, "model": model, "role": role, "method": method,
-                         "layers": layers or record.layers, "step": int(m["step"]) + step_offset,
-                         "tokens": int(m["tokens"]), "split": split, "loss": loss,
-                         "scale": record.spec.scale, "run_hash": record.hash})
+            rows.append(
+                {
+                    "panel": panel,
+                    "model": model,
+                    "role": role,
+                    "method": method,
+                    "layers": layers or record.layers,
+                    "step": int(m["step"]) + step_offset,
+                    "tokens": int(m["tokens"]),
+                    "split": split,
+                    "loss": loss,
+                    "scale": record.spec.scale,
+                    "run_hash": record.hash,
+                }
+            )
     return rows
 
 
 __all__ = [
-    "RunSpec", "RunRecord", "make_spec", "run_or_load", "train_spec", "reference_run", "run_dir_for",
-    "train_config_for", "data_fingerprint", "short_hash", "canonical_json", "write_csv", "result_row",
-    "curve_rows", "TRAINING_COUNTER",
+    "RunSpec",
+    "RunRecord",
+    "make_spec",
+    "run_or_load",
+    "train_spec",
+    "reference_run",
+    "run_dir_for",
+    "train_config_for",
+    "data_fingerprint",
+    "short_hash",
+    "canonical_json",
+    "result_row",
+    "curve_rows",
+    "TRAINING_COUNTER",
 ]

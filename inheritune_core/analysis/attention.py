@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import ConfigError
+from ..errors import ConfigError
 
 # Short names -> Hugging Face Hub ids (online use).
 HF_REFERENCES: dict[str, str] = {
@@ -50,7 +50,7 @@ def load_reference(name_or_path: str, device: str = "cpu", dtype: torch.dtype = 
     local Hugging Face model folder.
     """
     if name_or_path in OFFLINE_REFERENCES:
-        from .llama import load_llama_reference
+        from ..models.llama import load_llama_reference
 
         model, tokenizer = load_llama_reference(name_or_path, dtype=dtype)
     else:
@@ -76,7 +76,7 @@ def load_reference(name_or_path: str, device: str = "cpu", dtype: torch.dtype = 
 
 
 def _is_native_gpt(model) -> bool:
-    from .model import GPT
+    from ..models.gpt import GPT
 
     return isinstance(model, GPT)
 
@@ -126,7 +126,9 @@ def _eval_mode(model):
 
 def _check_ids(model, idx: torch.Tensor) -> None:
     if idx.dim() != 2 or idx.dtype not in (torch.int32, torch.int64):
-        raise ValueError(f"expected integer token ids of shape (batch, T), got {idx.dtype} {tuple(idx.shape)}")
+        raise ValueError(
+            f"expected integer token ids of shape (batch, T), got {idx.dtype} {tuple(idx.shape)}"
+        )
     if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= _vocab_size(model)):
         raise ValueError(
             f"token ids span [{int(idx.min())}, {int(idx.max())}] but the model's vocabulary has {_vocab_size(model)} "
@@ -154,7 +156,9 @@ def _causal_probs(model, idx: torch.Tensor) -> torch.Tensor:
     use_eager_attention(model)
     out = model(input_ids=idx, output_attentions=True, use_cache=False, **_skip_logits(model))
     if not out.attentions or out.attentions[0] is None:
-        raise RuntimeError(f"{type(model).__name__} returned no attention probabilities (is its attention eager?)")
+        raise RuntimeError(
+            f"{type(model).__name__} returned no attention probabilities (is its attention eager?)"
+        )
     return torch.stack(out.attentions, dim=1)
 
 
@@ -201,7 +205,9 @@ def _full_probs(model, idx: torch.Tensor) -> torch.Tensor:
                 if rerunning[0]:
                     return
                 if "attention_mask" not in kwargs:
-                    raise ConfigError(f"{type(model).__name__}: attention mask not passed by keyword; no full attention")
+                    raise ConfigError(
+                        f"{type(model).__name__}: attention mask not passed by keyword; no full attention"
+                    )
                 rerunning[0] = True
                 try:
                     unmasked = module(*args, **{**kwargs, "attention_mask": None})
@@ -283,8 +289,6 @@ def attention_maps(
     if bad:
         raise ValueError(f"layers must be in [0, {L}) and heads in [0, {H}); got out-of-range {bad}")
     return probs.mean(dim=0)[list(layers)][:, list(heads)]
-
-
 
 
 def retokenize(tokens, source_tokenizer, target_tokenizer, max_tokens: int = 200_000):

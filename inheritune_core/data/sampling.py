@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .tokens import DataError
+from ..errors import DataError
 
 
 class _BaseSampler:
@@ -71,8 +71,12 @@ class _BaseSampler:
 
     def state_dict(self) -> dict[str, Any]:
         return dict(
-            kind=self.kind, seed=self.seed, micro_batch=self.micro_batch, block_size=self.block_size,
-            num_tokens=len(self.tokens), consumed=self.consumed,
+            kind=self.kind,
+            seed=self.seed,
+            micro_batch=self.micro_batch,
+            block_size=self.block_size,
+            num_tokens=len(self.tokens),
+            consumed=self.consumed,
         )
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -18,7 +18,6 @@ Markdown/LaTeX are plain string formatting, PNGs carry no Software tag, PDFs no 
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import textwrap
@@ -28,10 +27,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import PROJECT_DIR
-from .paths import paper_dir as _default_paper_dir
-from .paths import results_dir as _default_results_dir
-from .tokens import atomic_write_bytes, atomic_write_text
+from ..evaluation.tasks import TABLE1, TABLE4, TABLE5
+from ..io import atomic_write_bytes, atomic_write_text
+from ..paths import PROJECT_DIR
+from ..paths import paper_dir as _default_paper_dir
+from ..paths import results_dir as _default_results_dir
 
 TABLE_COLUMNS = ["table", "model", "role", "method", "layers", "steps", "metric", "value"]
 CURVE_COLUMNS = ["panel", "model", "role", "method", "layers", "step", "tokens", "split", "loss"]
@@ -45,22 +45,9 @@ MODEL_NAMES = {
 METRIC_NAMES = {
     "val_loss": "Val loss (↓)",
     "train_loss": "Train loss (↓)",
-    "wikitext_word_perplexity": "Wikitext ppl (↓)",
-    "lambada_openai_acc": "Lambada acc",
-    "arc_easy_acc": "ARC-E acc",
-    "piqa_acc": "PIQA acc",
-    "sciq_acc": "SciQ acc",
-    "hellaswag_acc_norm": "Hellaswag acc_norm",
+    **{t.column: t.label for t in (*TABLE1, *TABLE4)},
     "average": "Average",
-    "winograd_acc": "Winograd",
-    "boolq_acc": "BoolQ",
-    "winogrande_acc": "WinoGrande",
-    "logiqa_acc": "LogiQA",
-    "mmlu_5shot_acc": "MMLU (5-shot)",
-    "wnli_acc": "WNLI",
-    "qnli_acc": "QNLI",
-    "mnli_acc": "MNLI",
-    "truthfulqa_acc": "TruthfulQA",
+    **{t.column: t.label for t in TABLE5},
 }
 SOURCE_NAMES = {"paper": "paper", "official_log": "official log", "reproduced": "ours"}
 # Losses are shown to 3 decimals, percentages and perplexities to 2 (the paper's own precision).
@@ -89,35 +76,64 @@ class FigureSpec:
 
 
 TABLES: dict[str, TableSpec] = {
-    "table1": TableSpec("table1", "table1/table1.csv",
-                        "Table 1: Inheritune vs the reference and same-size random init (1x and 2x steps)."),
-    "table2": TableSpec("table2", "table2/table2.csv",
-                        "Table 2: Inheritune vs stacking, hybrid stacking and half width."),
-    "table3": TableSpec("table3", "table3/table3.csv",
-                        "Table 3: which sub-modules of a block are inherited."),
-    "table4": TableSpec("table4", "table4/table4.csv",
-                        "Table 4: FineWeb-Edu without repetition, zero-shot downstream accuracy."),
-    "table5": TableSpec("table5", "table5_lowdata/table5.csv",
-                        "Table 5: low-data regime (OpenLLaMA reference), zero-shot / 5-shot accuracy."),
+    "table1": TableSpec(
+        "table1",
+        "table1/table1.csv",
+        "Table 1: Inheritune vs the reference and same-size random init (1x and 2x steps).",
+    ),
+    "table2": TableSpec(
+        "table2", "table2/table2.csv", "Table 2: Inheritune vs stacking, hybrid stacking and half width."
+    ),
+    "table3": TableSpec(
+        "table3", "table3/table3.csv", "Table 3: which sub-modules of a block are inherited."
+    ),
+    "table4": TableSpec(
+        "table4",
+        "table4/table4.csv",
+        "Table 4: FineWeb-Edu without repetition, zero-shot downstream accuracy.",
+    ),
+    "table5": TableSpec(
+        "table5",
+        "table5_lowdata/table5.csv",
+        "Table 5: low-data regime (OpenLLaMA reference), zero-shot / 5-shot accuracy.",
+    ),
     "table8": TableSpec("table8", "table5_lowdata/table8.csv", "Table 8: MMLU (5-shot) by reference model."),
     "table9": TableSpec("table9", "table5_lowdata/table9.csv", "Table 9: repeated vs fresh tokens, MMLU."),
 }
 
 FIGURES: dict[str, FigureSpec] = {
-    "figure3": FigureSpec("figure3", "figure3/curves.csv", "val",
-                          "Figure 3: 16-layer GPT-2 medium, distillation baselines vs Inheritune.",
-                          panels=("16-layer student",)),
-    "figure4": FigureSpec("figure4", "figure4/curves.csv", "train",
-                          "Figure 4: FineWeb-Edu without repetition, training loss."),
-    "figure5": FigureSpec("figure5", "figure5/curves.csv", "val",
-                          "Figure 5: Inheritune vs reference and random init (Table 1's runs)."),
-    "figure6": FigureSpec("figure6", "figure6/curves.csv", "val",
-                          "Figure 6: Inheritune vs initialisation baselines (Table 2's runs)."),
-    "figure7": FigureSpec("figure7", "figure7/curves.csv", "val",
-                          "Figure 7: sub-module ablation (Table 3's runs)."),
-    "figure8": FigureSpec("figure8", "figure8/curves.csv", "val",
-                          "Figure 8: 12-layer GPT-2 medium, DistilBERT-style KD vs scratch vs Inheritune.",
-                          panels=("12-layer student",)),
+    "figure3": FigureSpec(
+        "figure3",
+        "figure3/curves.csv",
+        "val",
+        "Figure 3: 16-layer GPT-2 medium, distillation baselines vs Inheritune.",
+        panels=("16-layer student",),
+    ),
+    "figure4": FigureSpec(
+        "figure4", "figure4/curves.csv", "train", "Figure 4: FineWeb-Edu without repetition, training loss."
+    ),
+    "figure5": FigureSpec(
+        "figure5",
+        "figure5/curves.csv",
+        "val",
+        "Figure 5: Inheritune vs reference and random init (Table 1's runs).",
+    ),
+    "figure6": FigureSpec(
+        "figure6",
+        "figure6/curves.csv",
+        "val",
+        "Figure 6: Inheritune vs initialisation baselines (Table 2's runs).",
+    ),
+    "figure7": FigureSpec(
+        "figure7", "figure7/curves.csv", "val", "Figure 7: sub-module ablation (Table 3's runs)."
+    ),
+    "figure8": FigureSpec(
+        "figure8",
+        "figure8/curves.csv",
+        "val",
+        "Figure 8: 12-layer GPT-2 medium, DistilBERT-style KD vs scratch vs Inheritune.",
+        panels=("12-layer student",),
+    ),
 }
 
 
@@ -196,13 +212,19 @@ def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFram
     for model, role in keys:
         rep = lookup(reported, model, role)
         ours = lookup(reproduced, model, role)
-        method = (rep["method"].iloc[0] if len(rep) else ours["method"].iloc[0])
+        method = rep["method"].iloc[0] if len(rep) else ours["method"].iloc[0]
         paper_layers = rep["layers"].iloc[0] if len(rep) else "–"
         our_layers = ours["layers"].iloc[0] if len(ours) else "–"
         paper_steps = _format_steps(rep["steps"].iloc[0]) if len(rep) else "–"
         our_steps = _format_steps(ours["steps"].iloc[0]) if len(ours) else "–"
-        row = [MODEL_NAMES.get(model, model), method, paper_layers or "–", our_layers or "–", paper_steps,
-               our_steps]
+        row = [
+            MODEL_NAMES.get(model, model),
+            method,
+            paper_layers or "–",
+            our_layers or "–",
+            paper_steps,
+            our_steps,
+        ]
         for metric, source in columns:
             if source == "reproduced":
                 cell = lookup(reproduced, model, role, metric=metric)
@@ -219,20 +241,37 @@ def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFram
 def _scale_note(reproduced: pd.DataFrame) -> str:
     scales = _ordered_unique(reproduced["scale"]) if "scale" in reproduced else []
     scale_text = f"scale `{', '.join(scales)}`" if scales else "an unrecorded scale"
-    return (f"Ours: reproduced at {scale_text} (see `inheritune_core.config.SCALES`); paper: the paper's "
-            "models and steps. Rows are matched on their role, so layer counts differ at reduced scales.")
+    return (
+        f"Ours: reproduced at {scale_text} (see `inheritune_core.config.SCALES`); paper: the paper's "
+        "models and steps. Rows are matched on their role, so layer counts differ at reduced scales."
+    )
 
 
 def table_to_markdown(t: TableData) -> str:
-    lines = [f"**{t.caption}**", "", "| " + " | ".join(t.header) + " |",
-             "|" + "|".join("---" for _ in t.header) + "|"]
+    lines = [
+        f"**{t.caption}**",
+        "",
+        "| " + " | ".join(t.header) + " |",
+        "|" + "|".join("---" for _ in t.header) + "|",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in t.rows]
     lines += ["", t.note, ""]
     return "\n".join(lines)
 
 
-_LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
-                  "↓": r"$\downarrow$", "†": r"$^\dagger$", "–": "--", "`": ""}
+_LATEX_ESCAPES = {
+    "&": r"\&",
+    "%": r"\%",
+    "_": r"\_",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "↓": r"$\downarrow$",
+    "†": r"$^\dagger$",
+    "–": "--",
+    "`": "",
+}
 
 
 def _latex_escape(s: str) -> str:
@@ -241,12 +280,23 @@ def _latex_escape(s: str) -> str:
 
 def table_to_latex(t: TableData) -> str:
     spec = "ll" + "r" * (len(t.header) - 2)
-    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
-             " & ".join(_latex_escape(h) for h in t.header) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(_latex_escape(h) for h in t.header) + r" \\",
+        r"\midrule",
+    ]
     lines += [" & ".join(_latex_escape(c) for c in r) + r" \\" for r in t.rows]
-    lines += [r"\bottomrule", r"\end{tabular}",
-              rf"\caption{{{_latex_escape(t.caption)} {_latex_escape(t.note)}}}",
-              r"\end{table}", ""]
+    lines += [
+        r"\bottomrule",
+        r"\end{tabular}",
+        rf"\caption{{{_latex_escape(t.caption)} {_latex_escape(t.note)}}}",
+        r"\end{table}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -254,9 +304,12 @@ def table_to_latex(t: TableData) -> str:
 COMMITTED_REPORTED_DIR = PROJECT_DIR / "results" / "paper_reported"
 
 
-def render_table(name: str, results_dir: str | os.PathLike | None = None,
-                 paper_dir: str | os.PathLike | None = None,
-                 reported_dir: str | os.PathLike | None = None) -> list[Path] | None:
+def render_table(
+    name: str,
+    results_dir: str | os.PathLike | None = None,
+    paper_dir: str | os.PathLike | None = None,
+    reported_dir: str | os.PathLike | None = None,
+) -> list[Path] | None:
     """Render paper/tables/<name>.md and .tex from the reproduced and reported CSVs.
 
     reported_dir: where <name>.csv of the paper's numbers is (default: results_dir/paper_reported if it
@@ -289,8 +342,11 @@ def read_curves_csv(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"curves CSV {path} does not exist")
-    df = pd.read_csv(path, keep_default_na=False, dtype={"panel": str, "model": str, "role": str,
-                                                          "method": str, "split": str})
+    df = pd.read_csv(
+        path,
+        keep_default_na=False,
+        dtype={"panel": str, "model": str, "role": str, "method": str, "split": str},
+    )
     missing = [c for c in CURVE_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path} is not a tidy curves CSV: missing columns {missing}")
@@ -304,8 +360,15 @@ def _deterministic_matplotlib():
     import matplotlib.pyplot as plt
 
     # Fixed style, no timestamps or hash salts: the same CSV gives the same bytes.
-    matplotlib.rcParams.update({"svg.hashsalt": "inheritune", "pdf.compression": 6, "font.size": 9,
-                                "axes.grid": True, "grid.alpha": 0.3})
+    matplotlib.rcParams.update(
+        {
+            "svg.hashsalt": "inheritune",
+            "pdf.compression": 6,
+            "font.size": 9,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+        }
+    )
     return plt
 
 
@@ -315,8 +378,9 @@ def figure_bytes(fig) -> tuple[bytes, bytes]:
 
     png, pdf = io.BytesIO(), io.BytesIO()
     fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
-    fig.savefig(pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Producer": None,
-                                             "Creator": None})
+    fig.savefig(
+        pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}
+    )
     return png.getvalue(), pdf.getvalue()
 
 
@@ -349,8 +413,9 @@ def draw_curves(spec: FigureSpec, curves: pd.DataFrame):
     return fig
 
 
-def render_figure(name: str, results_dir: str | os.PathLike | None = None,
-                  paper_dir: str | os.PathLike | None = None) -> list[Path] | None:
+def render_figure(
+    name: str, results_dir: str | os.PathLike | None = None, paper_dir: str | os.PathLike | None = None
+) -> list[Path] | None:
     """Render paper/figures/<name>.png and .pdf from its curves CSV; None (noted) when the CSV is absent."""
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; choose one of {', '.join(FIGURES)}")
@@ -378,8 +443,9 @@ def save_figure(fig, out_dir: str | os.PathLike, name: str) -> list[Path]:
     return paths
 
 
-def render(name: str, results_dir: str | os.PathLike | None = None,
-           paper_dir: str | os.PathLike | None = None) -> list[Path] | None:
+def render(
+    name: str, results_dir: str | os.PathLike | None = None, paper_dir: str | os.PathLike | None = None
+) -> list[Path] | None:
     """Render one table or figure by its paper name (table1, figure5, ...)."""
     if name in TABLES:
         return render_table(name, results_dir, paper_dir)
@@ -388,34 +454,26 @@ def render(name: str, results_dir: str | os.PathLike | None = None,
     raise ValueError(f"unknown table or figure {name!r}; choose one of {', '.join([*TABLES, *FIGURES])}")
 
 
-def render_all(results_dir: str | os.PathLike | None = None,
-               paper_dir: str | os.PathLike | None = None) -> dict[str, list[Path] | None]:
+def render_all(
+    results_dir: str | os.PathLike | None = None, paper_dir: str | os.PathLike | None = None
+) -> dict[str, list[Path] | None]:
     """Every table and figure whose CSV exists (the others are skipped with a printed note)."""
     return {name: render(name, results_dir, paper_dir) for name in [*TABLES, *FIGURES]}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Re-render paper/ tables and figures from results/ CSVs.")
-    parser.add_argument("names", nargs="*", help="tables/figures to render (default: all)")
-    parser.add_argument("--results", default=None, help="results folder (default: results/)")
-    parser.add_argument("--paper", default=None, help="output folder holding tables/ and figures/ (default: paper/)")
-    args = parser.parse_args(argv)
-    names = args.names or [*TABLES, *FIGURES]
-    done = 0
-    for name in names:
-        paths = render(name, args.results, args.paper)
-        if paths:
-            done += 1
-            print(f"[report] {name}: " + ", ".join(str(p) for p in paths))
-    print(f"[report] {done} of {len(names)} rendered")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 __all__ = [
-    "TABLES", "FIGURES", "TableSpec", "FigureSpec", "read_table_csv", "read_curves_csv", "build_table",
-    "table_to_markdown", "table_to_latex", "render_table", "render_figure", "render", "render_all", "draw_curves",
+    "TABLES",
+    "FIGURES",
+    "TableSpec",
+    "FigureSpec",
+    "read_table_csv",
+    "read_curves_csv",
+    "build_table",
+    "table_to_markdown",
+    "table_to_latex",
+    "render_table",
+    "render_figure",
+    "render",
+    "render_all",
+    "draw_curves",
 ]

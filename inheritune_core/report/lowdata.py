@@ -16,7 +16,6 @@ Table 5's rows (Figure 10; the n = 13 point of Figure 11; the 8-epoch point of F
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import re
@@ -26,26 +25,32 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import report
-from .paths import paper_dir as _default_paper_dir
-from .paths import results_dir as _default_results_dir
+from ..evaluation.tasks import MMLU_COLUMN, TABLE5_ZERO_SHOT_COLUMNS
+from ..paths import paper_dir as _default_paper_dir
+from ..paths import results_dir as _default_results_dir
+from . import tables as report
 
 LOWDATA_RESULTS = "table5_lowdata"  # results/<this>/ holds every CSV of Appendix B
-MMLU = "mmlu_5shot_acc"
+MMLU = MMLU_COLUMN
 # Table 5's nine 0-shot tasks: Figures 10 and 13 plot their average beside MMLU (5-shot).
-NINE_TASKS = ("winograd_acc", "piqa_acc", "boolq_acc", "winogrande_acc", "logiqa_acc", "wnli_acc", "qnli_acc",
-              "mnli_acc", "truthfulqa_acc")
+NINE_TASKS = TABLE5_ZERO_SHOT_COLUMNS
 AVERAGE = "average_9"
 
 CAPTIONS = {
     "figure10": "Figure 10: average of 9 tasks (0-shot) and MMLU (5-shot) of the target vs the reference and "
-                "the paper's baselines.",
+    "the paper's baselines.",
     "figure11": "Figure 11: the target's scores as a function of n, the number of inherited layers.",
     "figure13": "Figure 13: B tokens repeated for E epochs vs E*B fresh tokens seen once.",
 }
 PANEL_TITLES = {AVERAGE: "Average of 9 tasks (0-shot)", MMLU: "MMLU (5-shot)", "val_loss": "Validation loss"}
-COLORS = {("paper", "inheritune"): "#f4a582", ("paper", "other"): "#bababa", ("ours", "inheritune"): "#b2182b",
-          ("ours", "other"): "#2166ac", "repeated": "#b2182b", "fresh": "#2166ac"}
+COLORS = {
+    ("paper", "inheritune"): "#f4a582",
+    ("paper", "other"): "#bababa",
+    ("ours", "inheritune"): "#b2182b",
+    ("ours", "other"): "#2166ac",
+    "repeated": "#b2182b",
+    "fresh": "#2166ac",
+}
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -118,7 +123,11 @@ def draw_figure10(ours: pd.DataFrame, reported: pd.DataFrame | None):
         for y, (_label, src, role, sc) in zip(ys, drawn):
             color = COLORS[(src, "inheritune" if role == "inheritune" else "other")]
             ax.barh(y, sc[metric], color=color, height=0.7)
-            note = "" if metric != AVERAGE or sc["n_tasks"] == len(NINE_TASKS) else f" ({int(sc['n_tasks'])}/9 tasks)"
+            note = (
+                ""
+                if metric != AVERAGE or sc["n_tasks"] == len(NINE_TASKS)
+                else f" ({int(sc['n_tasks'])}/9 tasks)"
+            )
             ax.text(sc[metric], y, f" {sc[metric]:.2f}{note}", va="center", fontsize=6)
         ax.set_yticks(ys, [d[0] for d in drawn], fontsize=7)
         ax.set_xlim(0, max(d[3][metric] for d in drawn) * 1.35)
@@ -141,26 +150,48 @@ def draw_figure11(sweep: pd.DataFrame, reported_table5: pd.DataFrame | None):
     scores = scores_by_model(sweep)
     df = _numeric(sweep)
     targets = df[df["role"] != "reference"]
-    layers_of = {(m, r): int(float(layer)) for m, r, layer in zip(targets["model"], targets["role"], targets["layers"])}
+    layers_of = {
+        (m, r): int(float(layer)) for m, r, layer in zip(targets["model"], targets["role"], targets["layers"])
+    }
     paper = scores_by_model(reported_table5) if reported_table5 is not None else {}
     paper_target = next((sc for (m, r), sc in paper.items() if r == "inheritune"), {})
     for metric, ax in axes.items():
-        points = sorted((layers_of[k], sc[metric]) for k, sc in scores.items() if k in layers_of and metric in sc)
+        points = sorted(
+            (layers_of[k], sc[metric]) for k, sc in scores.items() if k in layers_of and metric in sc
+        )
         ax.set_title(PANEL_TITLES[metric])
         ax.set_xlabel("n (inherited layers)")
         drawn = False
         if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", color=COLORS["repeated"],
-                    label="ours", linewidth=1.2)
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                marker="o",
+                color=COLORS["repeated"],
+                label="ours",
+                linewidth=1.2,
+            )
             drawn = True
         for (model, role), sc in scores.items():
             if role == "reference" and metric in sc:
-                ax.axhline(sc[metric], color=COLORS[("ours", "other")], linestyle="--", linewidth=1,
-                           label=f"{model} [ours]")
+                ax.axhline(
+                    sc[metric],
+                    color=COLORS[("ours", "other")],
+                    linestyle="--",
+                    linewidth=1,
+                    label=f"{model} [ours]",
+                )
                 drawn = True
         if metric in paper_target:
-            ax.plot([13], [paper_target[metric]], marker="*", markersize=10, linestyle="none",
-                    color=COLORS[("paper", "inheritune")], label="paper: n=13 (Table 5)")
+            ax.plot(
+                [13],
+                [paper_target[metric]],
+                marker="*",
+                markersize=10,
+                linestyle="none",
+                color=COLORS[("paper", "inheritune")],
+                label="paper: n=13 (Table 5)",
+            )
             drawn = True
         if drawn:
             ax.legend(fontsize=6)
@@ -190,16 +221,21 @@ def _paper_epoch_points(table9: pd.DataFrame | None, table5: pd.DataFrame | None
     return points
 
 
-def draw_figure13(runs: pd.DataFrame, reported_table9: pd.DataFrame | None,
-                  reported_table5: pd.DataFrame | None):
+def draw_figure13(
+    runs: pd.DataFrame, reported_table9: pd.DataFrame | None, reported_table5: pd.DataFrame | None
+):
     """Average of 9, MMLU and validation loss against E: B repeated E times vs E*B fresh tokens (x = E*B/B)."""
     for col in ("epochs", "data"):
         if col not in runs.columns:
-            raise ValueError(f"figure13 CSV: missing column {col!r} (write it with lowdata.epochs_vs_fresh_rows)")
+            raise ValueError(
+                f"figure13 CSV: missing column {col!r} (write it with lowdata.epochs_vs_fresh_rows)"
+            )
     fig, axes = _line_panels()
     scores = scores_by_model(runs)
-    epochs_of = {(m, r): (int(float(e)), d) for m, r, e, d in zip(runs["model"], runs["role"], runs["epochs"],
-                                                                   runs["data"])}
+    epochs_of = {
+        (m, r): (int(float(e)), d)
+        for m, r, e, d in zip(runs["model"], runs["role"], runs["epochs"], runs["data"])
+    }
     paper = _paper_epoch_points(reported_table9, reported_table5)
     budget = report._ordered_unique(runs["budget_tokens"]) if "budget_tokens" in runs else []
     for metric, ax in axes.items():
@@ -207,22 +243,46 @@ def draw_figure13(runs: pd.DataFrame, reported_table9: pd.DataFrame | None,
         ax.set_xlabel("epochs of B (fresh: tokens / B)")
         drawn = False
         for data, label in (("repeated", "B repeated E times [ours]"), ("fresh", "E*B fresh tokens [ours]")):
-            pts = sorted((epochs_of[k][0], sc[metric]) for k, sc in scores.items()
-                         if epochs_of.get(k, (0, ""))[1] == data and metric in sc)
+            pts = sorted(
+                (epochs_of[k][0], sc[metric])
+                for k, sc in scores.items()
+                if epochs_of.get(k, (0, ""))[1] == data and metric in sc
+            )
             if data == "fresh":  # E = 1 fresh is the 1-epoch run: start the fresh line there
-                pts = sorted(set(pts) | {(1, sc[metric]) for k, sc in scores.items()
-                                         if epochs_of.get(k) == (1, "repeated") and metric in sc})
+                pts = sorted(
+                    set(pts)
+                    | {
+                        (1, sc[metric])
+                        for k, sc in scores.items()
+                        if epochs_of.get(k) == (1, "repeated") and metric in sc
+                    }
+                )
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=COLORS[data], label=label,
-                        linewidth=1.2, linestyle="-" if data == "repeated" else "--")
+                ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    marker="o",
+                    color=COLORS[data],
+                    label=label,
+                    linewidth=1.2,
+                    linestyle="-" if data == "repeated" else "--",
+                )
                 drawn = True
-        for key, marker, label in (("repeated", "s", "1B repeated [paper, Table 9]"),
-                                   ("fresh", "D", "fresh tokens [paper, Table 9]"),
-                                   ("table5", "*", "8 epochs [paper, Table 5]")):
+        for key, marker, label in (
+            ("repeated", "s", "1B repeated [paper, Table 9]"),
+            ("fresh", "D", "fresh tokens [paper, Table 9]"),
+            ("table5", "*", "8 epochs [paper, Table 5]"),
+        ):
             pts = [(x, sc[metric]) for x, sc in paper[key] if metric in sc]
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle="none",
-                        color=COLORS[("paper", "inheritune" if key != "fresh" else "other")], label=label)
+                ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    marker=marker,
+                    linestyle="none",
+                    color=COLORS[("paper", "inheritune" if key != "fresh" else "other")],
+                    label=label,
+                )
                 drawn = True
         if drawn:
             ax.legend(fontsize=6)
@@ -249,8 +309,9 @@ def _source(results: Path, name: str, csv: str) -> Path | None:
     return src
 
 
-def render_figure10(results_dir: str | os.PathLike | None = None,
-                    paper_dir: str | os.PathLike | None = None) -> list[Path] | None:
+def render_figure10(
+    results_dir: str | os.PathLike | None = None, paper_dir: str | os.PathLike | None = None
+) -> list[Path] | None:
     """paper/figures/figure10.png/.pdf from table5.csv and the paper's Table 5; None when the CSV is absent."""
     results, paper = _dirs(results_dir, paper_dir)
     src = _source(results, "figure10", "table5.csv")
@@ -260,8 +321,9 @@ def render_figure10(results_dir: str | os.PathLike | None = None,
     return _save(fig, paper / "figures", "figure10")
 
 
-def render_figure11(results_dir: str | os.PathLike | None = None,
-                    paper_dir: str | os.PathLike | None = None) -> list[Path] | None:
+def render_figure11(
+    results_dir: str | os.PathLike | None = None, paper_dir: str | os.PathLike | None = None
+) -> list[Path] | None:
     """paper/figures/figure11.png/.pdf from figure11.csv (the n sweep)."""
     results, paper = _dirs(results_dir, paper_dir)
     src = _source(results, "figure11", "figure11.csv")
@@ -271,38 +333,51 @@ def render_figure11(results_dir: str | os.PathLike | None = None,
     return _save(fig, paper / "figures", "figure11")
 
 
-def render_figure13(results_dir: str | os.PathLike | None = None,
-                    paper_dir: str | os.PathLike | None = None) -> list[Path] | None:
+def render_figure13(
+    results_dir: str | os.PathLike | None = None, paper_dir: str | os.PathLike | None = None
+) -> list[Path] | None:
     """paper/figures/figure13.png/.pdf from figure13.csv (epochs vs fresh tokens)."""
     results, paper = _dirs(results_dir, paper_dir)
     src = _source(results, "figure13", "figure13.csv")
     if src is None:
         return None
     reported = _reported_dir(results)
-    fig = draw_figure13(report.read_table_csv(src), _read_optional(reported / "table9.csv"),
-                        _read_optional(reported / "table5.csv"))
+    fig = draw_figure13(
+        report.read_table_csv(src),
+        _read_optional(reported / "table9.csv"),
+        _read_optional(reported / "table5.csv"),
+    )
     return _save(fig, paper / "figures", "figure13")
 
 
-def render_table8(results_dir: str | os.PathLike | None = None,
-                  paper_dir: str | os.PathLike | None = None) -> list[Path] | None:
+def render_table8(
+    results_dir: str | os.PathLike | None = None, paper_dir: str | os.PathLike | None = None
+) -> list[Path] | None:
     """paper/tables/table8.md/.tex: MMLU by reference model, ours beside the paper's (report.render_table)."""
     return report.render_table("table8", results_dir, paper_dir)
 
 
-def render_table9(results_dir: str | os.PathLike | None = None,
-                  paper_dir: str | os.PathLike | None = None) -> list[Path] | None:
+def render_table9(
+    results_dir: str | os.PathLike | None = None, paper_dir: str | os.PathLike | None = None
+) -> list[Path] | None:
     """paper/tables/table9.md/.tex: repeated vs fresh tokens, ours beside the paper's (report.render_table)."""
     return report.render_table("table9", results_dir, paper_dir)
 
 
-RENDERERS = {"figure10": render_figure10, "figure11": render_figure11, "figure13": render_figure13,
-             "table8": render_table8, "table9": render_table9}
+RENDERERS = {
+    "figure10": render_figure10,
+    "figure11": render_figure11,
+    "figure13": render_figure13,
+    "table8": render_table8,
+    "table9": render_table9,
+}
 
 
-def render_lowdata_all(results_dir: str | os.PathLike | None = None,
-                       paper_dir: str | os.PathLike | None = None,
-                       names: Sequence[str] | None = None) -> list[Path]:
+def render_lowdata_all(
+    results_dir: str | os.PathLike | None = None,
+    paper_dir: str | os.PathLike | None = None,
+    names: Sequence[str] | None = None,
+) -> list[Path]:
     """Every Appendix B figure and table whose CSV exists (the others are skipped with a printed note);
     returns the written paths. Table 5 itself is report.py's (`report.render_table("table5")`)."""
     unknown = sorted(set(names or ()) - set(RENDERERS))
@@ -314,21 +389,17 @@ def render_lowdata_all(results_dir: str | os.PathLike | None = None,
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Render Appendix B's figures 10, 11, 13 and tables 8, 9 from CSVs.")
-    parser.add_argument("names", nargs="*", help=f"default: all of {', '.join(RENDERERS)}")
-    parser.add_argument("--results", default=None, help="results folder (default: results/)")
-    parser.add_argument("--paper", default=None, help="output folder holding tables/ and figures/ (default: paper/)")
-    args = parser.parse_args(argv)
-    for path in render_lowdata_all(args.results, args.paper, args.names or None):
-        print(f"[report] {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
-__all__ = ["render_lowdata_all", "render_figure10", "render_figure11", "render_figure13", "render_table8",
-           "render_table9", "draw_figure10", "draw_figure11", "draw_figure13", "scores_by_model", "NINE_TASKS",
-           "RENDERERS"]
+__all__ = [
+    "render_lowdata_all",
+    "render_figure10",
+    "render_figure11",
+    "render_figure13",
+    "render_table8",
+    "render_table9",
+    "draw_figure10",
+    "draw_figure11",
+    "draw_figure13",
+    "scores_by_model",
+    "NINE_TASKS",
+    "RENDERERS",
+]

@@ -37,9 +37,11 @@ from typing import Any
 
 import numpy as np
 
-from .config import LOWDATA, ConfigError
-from .paths import data_dir
-from .tokens import TokenData, load_token_data
+from ..config import LOWDATA
+from ..data.tokens import TokenData, load_token_data
+from ..errors import ConfigError
+from ..evaluation.tasks import TABLE5_TASKS, column_for, factor_for
+from ..paths import data_dir
 
 OFFLINE_REFERENCE = "smollm2-135m"
 HF_EXPORT_DIR = "hf"  # inside a run folder: the trained target as a Hugging Face model (+ tokenizer)
@@ -83,37 +85,100 @@ class LowDataScale:
         return dataclasses.asdict(self)
 
 
-_PAPER_OPTIM = {k: LOWDATA[k] for k in ("learning_rate", "min_lr", "warmup_steps", "weight_decay", "beta1", "beta2",
-                                        "grad_clip")}
-_TABLE5_TASKS = ("wsc273", "piqa", "boolq", "winogrande", "logiqa", "mmlu", "wnli", "qnli", "mnli", "truthfulqa_mc2")
+_PAPER_OPTIM = {
+    k: LOWDATA[k]
+    for k in ("learning_rate", "min_lr", "warmup_steps", "weight_decay", "beta1", "beta2", "grad_clip")
+}
 
 LOWDATA_SCALES: dict[str, LowDataScale] = {
     "smoke": LowDataScale(
-        name="smoke", reference=OFFLINE_REFERENCE, n_layers=15, corpus="bundled", train_tokens=None,
-        max_steps=2, batch_tokens=2 * 32, micro_batch=2, block_size=32, learning_rate=3e-4, min_lr=3e-5,
-        warmup_steps=1, weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0, eval_interval=2, eval_iters=1,
-        activation_checkpointing=False, eval_tasks=("piqa",), eval_limit=4,
+        name="smoke",
+        reference=OFFLINE_REFERENCE,
+        n_layers=15,
+        corpus="bundled",
+        train_tokens=None,
+        max_steps=2,
+        batch_tokens=2 * 32,
+        micro_batch=2,
+        block_size=32,
+        learning_rate=3e-4,
+        min_lr=3e-5,
+        warmup_steps=1,
+        weight_decay=0.1,
+        beta1=0.9,
+        beta2=0.95,
+        grad_clip=1.0,
+        eval_interval=2,
+        eval_iters=1,
+        activation_checkpointing=False,
+        eval_tasks=("piqa",),
+        eval_limit=4,
         description="test suite: seconds on a CPU, numbers meaningless",
     ),
     "tiny": LowDataScale(
-        name="tiny", reference=OFFLINE_REFERENCE, n_layers=15, corpus="bundled", train_tokens=None,
-        max_steps=30, batch_tokens=4 * 64, micro_batch=4, block_size=64, learning_rate=3e-4, min_lr=3e-5,
-        warmup_steps=3, weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0, eval_interval=10, eval_iters=4,
-        activation_checkpointing=False, eval_tasks=("piqa",), eval_limit=100,
+        name="tiny",
+        reference=OFFLINE_REFERENCE,
+        n_layers=15,
+        corpus="bundled",
+        train_tokens=None,
+        max_steps=30,
+        batch_tokens=4 * 64,
+        micro_batch=4,
+        block_size=64,
+        learning_rate=3e-4,
+        min_lr=3e-5,
+        warmup_steps=3,
+        weight_decay=0.1,
+        beta1=0.9,
+        beta2=0.95,
+        grad_clip=1.0,
+        eval_interval=10,
+        eval_iters=4,
+        activation_checkpointing=False,
+        eval_tasks=("piqa",),
+        eval_limit=100,
         description="2-core CPU: minutes (the 15-layer SmolLM2 target trains at ~10-60 tokens/s on 2 cores)",
     ),
     "small": LowDataScale(
-        name="small", reference=OFFLINE_REFERENCE, n_layers=15, corpus="bundled", train_tokens=None,
-        max_steps=1000, batch_tokens=16 * 1024, micro_batch=16, block_size=1024, learning_rate=3e-4, min_lr=3e-5,
-        warmup_steps=50, weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0, eval_interval=100,
-        eval_iters=20, activation_checkpointing=False, eval_tasks=("piqa",), eval_limit=None,
+        name="small",
+        reference=OFFLINE_REFERENCE,
+        n_layers=15,
+        corpus="bundled",
+        train_tokens=None,
+        max_steps=1000,
+        batch_tokens=16 * 1024,
+        micro_batch=16,
+        block_size=1024,
+        learning_rate=3e-4,
+        min_lr=3e-5,
+        warmup_steps=50,
+        weight_decay=0.1,
+        beta1=0.9,
+        beta2=0.95,
+        grad_clip=1.0,
+        eval_interval=100,
+        eval_iters=20,
+        activation_checkpointing=False,
+        eval_tasks=("piqa",),
+        eval_limit=None,
         description="one GPU: SmolLM2 target, ~16M tokens (many epochs of the bundled corpus)",
     ),
     "paper": LowDataScale(
-        name="paper", reference=LOWDATA["reference"], n_layers=LOWDATA["n_layers"], corpus="redpajama-sample",
-        train_tokens=LOWDATA["train_tokens"], max_steps=LOWDATA["max_steps"], batch_tokens=LOWDATA["batch_tokens"],
-        micro_batch=4, block_size=LOWDATA["block_size"], **_PAPER_OPTIM, eval_interval=1000, eval_iters=50,
-        activation_checkpointing=True, eval_tasks=_TABLE5_TASKS, eval_limit=None,
+        name="paper",
+        reference=LOWDATA["reference"],
+        n_layers=LOWDATA["n_layers"],
+        corpus="redpajama-sample",
+        train_tokens=LOWDATA["train_tokens"],
+        max_steps=LOWDATA["max_steps"],
+        batch_tokens=LOWDATA["batch_tokens"],
+        micro_batch=4,
+        block_size=LOWDATA["block_size"],
+        **_PAPER_OPTIM,
+        eval_interval=1000,
+        eval_iters=50,
+        activation_checkpointing=True,
+        eval_tasks=TABLE5_TASKS,
+        eval_limit=None,
         description="Appendix C.2: OpenLLaMA-3B, n=13, 1B RedPajama tokens x ~8 epochs, one 48 GB GPU",
     ),
 }
@@ -133,19 +198,39 @@ def get_lowdata_scale(scale: str | LowDataScale, **overrides: Any) -> LowDataSca
     return dataclasses.replace(scale, **overrides)
 
 
-def lowdata_train_config(scale: str | LowDataScale, out_dir: str | os.PathLike, device: str = "cpu",
-                         progress: bool = True, seed: int = 1337, **overrides: Any):
+def lowdata_train_config(
+    scale: str | LowDataScale,
+    out_dir: str | os.PathLike,
+    device: str = "cpu",
+    progress: bool = True,
+    seed: int = 1337,
+    **overrides: Any,
+):
     """The TrainConfig of a scale: AdamW/cosine as Appendix C.2, sequential sampling (epochs over the budget),
     bf16 autocast on CUDA (dtype="auto") and activation checkpointing where the scale asks for it."""
-    from .train import TrainConfig
+    from ..training.trainer import TrainConfig
 
     s = get_lowdata_scale(scale)
     kwargs = dict(
-        out_dir=str(out_dir), max_steps=s.max_steps, batch_tokens=s.batch_tokens, micro_batch=s.micro_batch,
-        block_size=s.block_size, learning_rate=s.learning_rate, min_lr=s.min_lr, warmup_steps=s.warmup_steps,
-        weight_decay=s.weight_decay, beta1=s.beta1, beta2=s.beta2, grad_clip=s.grad_clip,
-        eval_interval=s.eval_interval, eval_iters=s.eval_iters, log_interval=max(1, min(10, s.eval_interval)),
-        device=device, sampler="sequential", seed=seed, progress=progress,
+        out_dir=str(out_dir),
+        max_steps=s.max_steps,
+        batch_tokens=s.batch_tokens,
+        micro_batch=s.micro_batch,
+        block_size=s.block_size,
+        learning_rate=s.learning_rate,
+        min_lr=s.min_lr,
+        warmup_steps=s.warmup_steps,
+        weight_decay=s.weight_decay,
+        beta1=s.beta1,
+        beta2=s.beta2,
+        grad_clip=s.grad_clip,
+        eval_interval=s.eval_interval,
+        eval_iters=s.eval_iters,
+        log_interval=max(1, min(10, s.eval_interval)),
+        device=device,
+        sampler="sequential",
+        seed=seed,
+        progress=progress,
         activation_checkpointing=s.activation_checkpointing,
     )
     return TrainConfig(**{**kwargs, **overrides})
@@ -155,37 +240,56 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip("/")).strip("_") or "reference"
 
 
-def prepare_lowdata_corpus(tokenizer: Any, reference: str, scale: str | LowDataScale = "smoke",
-                           out_dir: str | os.PathLike | None = None, progress: bool = True) -> TokenData:
+def prepare_lowdata_corpus(
+    tokenizer: Any,
+    reference: str,
+    scale: str | LowDataScale = "smoke",
+    out_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> TokenData:
     """The scale's corpus tokenized with the reference's own tokenizer (prepared once, then reused).
 
     The tokenizer is named after the reference (not after the folder it was loaded from), so the corpus
     identity, and every run hashed from it, does not depend on where runs/ lives.
     """
-    from .data import HFTokenizer, prepare_corpus
+    from ..data.corpora import prepare_corpus
+    from ..data.tokenizer import HFTokenizer
 
     s = get_lowdata_scale(scale)
     out = Path(out_dir) if out_dir is not None else data_dir() / f"{s.corpus}-{_slug(reference)}"
     wrapped = tokenizer if isinstance(tokenizer, HFTokenizer) else HFTokenizer(tokenizer, name=reference)
-    return load_token_data(prepare_corpus(s.corpus, out, tokenizer=wrapped, max_tokens=s.train_tokens,
-                                          progress=progress))
+    return load_token_data(
+        prepare_corpus(s.corpus, out, tokenizer=wrapped, max_tokens=s.train_tokens, progress=progress)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ runs
 
 
-def lowdata_spec(reference: str, n_layers: int, scale: LowDataScale, data: TokenData, seed: int = 1337,
-                 **train_overrides: Any):
+def lowdata_spec(
+    reference: str,
+    n_layers: int,
+    scale: LowDataScale,
+    data: TokenData,
+    seed: int = 1337,
+    **train_overrides: Any,
+):
     """The run spec (experiments.RunSpec) of one target: what identifies it and names its folder."""
-    from .experiments import NON_IDENTIFYING_TRAIN_FIELDS, RunSpec, data_fingerprint
+    from ..experiments.runs import NON_IDENTIFYING_TRAIN_FIELDS, RunSpec, data_fingerprint
 
     cfg = lowdata_train_config(scale, "<run_dir>", seed=seed, **train_overrides).to_dict()
     for key in NON_IDENTIFYING_TRAIN_FIELDS:
         cfg.pop(key, None)
     return RunSpec(
-        name=f"lowdata-{_slug(reference)}-n{n_layers}-{scale.name}", kind="lowdata_inheritune",
-        preset=reference, scale=scale.name, n_layer=n_layers, seed=seed, data=data_fingerprint(data),
-        model_config={"reference": reference, "n_layers": n_layers}, train_config=cfg,
+        name=f"lowdata-{_slug(reference)}-n{n_layers}-{scale.name}",
+        kind="lowdata_inheritune",
+        preset=reference,
+        scale=scale.name,
+        n_layer=n_layers,
+        seed=seed,
+        data=data_fingerprint(data),
+        model_config={"reference": reference, "n_layers": n_layers},
+        train_config=cfg,
         init={"method": "truncate_llama", "inherit": ["embed_tokens", "layers[:n]", "norm", "lm_head"]},
     )
 
@@ -212,7 +316,7 @@ def load_trained_target(record: Any, dtype=None):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from .train import load_checkpoint
+    from ..training.trainer import load_checkpoint
 
     config = LlamaConfig.from_dict(dict(record.result["model_config"]))
     model = LlamaForCausalLM(config)
@@ -239,15 +343,16 @@ def run_lowdata(
     A finished run is read back without training again. The trained target is exported as a Hugging Face
     folder `<run_dir>/hf` (model + the reference's tokenizer), which `evaluate_lowdata` evaluates.
     """
-    from .experiments import run_or_load
-    from .llama import load_llama_reference, truncate_llama
-    from .train import train
+    from ..experiments.runs import run_or_load
+    from ..models.llama import load_llama_reference, truncate_llama
+    from ..training.trainer import train
 
     s = get_lowdata_scale(scale, reference=reference, n_layers=n_layers)
     ref_model, tokenizer = load_llama_reference(s.reference)
     if not 1 <= s.n_layers <= ref_model.config.num_hidden_layers:
-        raise ConfigError(f"n_layers must be in 1..{ref_model.config.num_hidden_layers} for {s.reference}, "
-                          f"got {s.n_layers}")
+        raise ConfigError(
+            f"n_layers must be in 1..{ref_model.config.num_hidden_layers} for {s.reference}, got {s.n_layers}"
+        )
     if data is None:
         data = prepare_lowdata_corpus(tokenizer, s.reference, s, out_dir=corpus_dir, progress=progress)
     spec = lowdata_spec(s.reference, s.n_layers, s, data, seed=seed, **train_overrides)
@@ -267,7 +372,9 @@ def run_lowdata(
             return record
     else:
         record = run_or_load(spec, build_and_train, runs_dir)
-    if not (record.run_dir / HF_EXPORT_DIR / "config.json").is_file():  # finished, but killed before the export
+    if not (
+        record.run_dir / HF_EXPORT_DIR / "config.json"
+    ).is_file():  # finished, but killed before the export
         export_target(load_trained_target(record), tokenizer, record.run_dir / HF_EXPORT_DIR)
     return record
 
@@ -281,7 +388,7 @@ def _run_distributed(spec: Any, build_and_train: Any, runs_dir: str | os.PathLik
     waiting on rank 0's collectives, so the folder is used directly (a finished run is still read back)."""
     import json
 
-    from .experiments import RESULT_FILE, RunRecord, _check_spec_file, run_dir_for
+    from ..experiments.runs import RESULT_FILE, RunRecord, _check_spec_file, run_dir_for
 
     run_dir = run_dir_for(spec, runs_dir)
     if not (run_dir / RESULT_FILE).is_file():
@@ -291,11 +398,17 @@ def _run_distributed(spec: Any, build_and_train: Any, runs_dir: str | os.PathLik
     return RunRecord(spec, run_dir, json.loads((run_dir / RESULT_FILE).read_text()), trained_now=True)
 
 
-def reference_val_loss(reference: str | None = None, scale: str | LowDataScale = "smoke", *, device: str = "cpu",
-                       corpus_dir: str | os.PathLike | None = None, progress: bool = False) -> float:
+def reference_val_loss(
+    reference: str | None = None,
+    scale: str | LowDataScale = "smoke",
+    *,
+    device: str = "cpu",
+    corpus_dir: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> float:
     """The untrained reference's validation loss on the scale's corpus (same fixed windows as the runs)."""
-    from .llama import load_llama_reference
-    from .train import evaluate_loss
+    from ..models.llama import load_llama_reference
+    from ..training.trainer import evaluate_loss
 
     s = get_lowdata_scale(scale, reference=reference)
     model, tokenizer = load_llama_reference(s.reference)
@@ -304,52 +417,80 @@ def reference_val_loss(reference: str | None = None, scale: str | LowDataScale =
     return float(evaluate_loss(model.to(device), data, cfg, device=device))
 
 
-def evaluate_lowdata(model_dir: str | os.PathLike, scale: str | LowDataScale = "smoke",
-                     tasks: Sequence[str] | None = None, limit: int | None = None, device: str | None = None):
+def evaluate_lowdata(
+    model_dir: str | os.PathLike,
+    scale: str | LowDataScale = "smoke",
+    tasks: Sequence[str] | None = None,
+    limit: int | None = None,
+    device: str | None = None,
+):
     """lm-eval scores (DataFrame task, metric, value, stderr, n) of a Hugging Face folder at a scale's tasks."""
-    from .evaluate import evaluate
+    from ..evaluation.harness import evaluate
 
     s = get_lowdata_scale(scale)
-    return evaluate(str(model_dir), list(tasks or s.eval_tasks), limit=limit if limit is not None else s.eval_limit,
-                    device=device)
+    return evaluate(
+        str(model_dir),
+        list(tasks or s.eval_tasks),
+        limit=limit if limit is not None else s.eval_limit,
+        device=device,
+    )
 
 
 # lm-eval task -> the metric prefix of results/paper_reported/table5.csv (Table 5's column names).
-PAPER_METRIC_PREFIX = {"wsc273": "winograd", "mmlu": "mmlu_5shot", "truthfulqa_mc2": "truthfulqa"}
-REFERENCE_DISPLAY = {"openlm-research/open_llama_3b": "OpenLLaMA-3B", "openlm-research/open_llama_7b": "OpenLLaMA-7B",
-                     "meta-llama/Llama-2-7b-hf": "LLaMA2-7B", OFFLINE_REFERENCE: "SmolLM2-135M"}
+REFERENCE_DISPLAY = {
+    "openlm-research/open_llama_3b": "OpenLLaMA-3B",
+    "openlm-research/open_llama_7b": "OpenLLaMA-7B",
+    "meta-llama/Llama-2-7b-hf": "LLaMA2-7B",
+    OFFLINE_REFERENCE: "SmolLM2-135M",
+}
 
 
-def lowdata_rows(record: Any, *, table: str = "table5", evaluation: Any = None,
-                 extra: Mapping[str, Any] | None = None, model: str | None = None, role: str = "inheritune",
-                 method: str | None = None) -> list[dict[str, Any]]:
+def lowdata_rows(
+    record: Any,
+    *,
+    table: str = "table5",
+    evaluation: Any = None,
+    extra: Mapping[str, Any] | None = None,
+    model: str | None = None,
+    role: str = "inheritune",
+    method: str | None = None,
+) -> list[dict[str, Any]]:
     """Tidy rows (experiments.result_row format, keyed like results/paper_reported/table5.csv) of one run:
     its validation loss, plus one row per lm-eval metric when an evaluation table is given. The paper's own
     run (OpenLLaMA-3B, n = 13, paper scale) is named "Ours-1.5B (1B)" so it lines up with the paper's row.
     `model`, `role`, `method` replace the defaults (Tables 8, 9 key their rows differently)."""
-    from .experiments import result_row
+    from ..experiments.runs import result_row
 
     reference, n = record.spec.preset, record.spec.n_layer
     ref_name = REFERENCE_DISPLAY.get(reference, reference)
-    paper_run = reference == LOWDATA["reference"] and n == LOWDATA["n_layers"] and record.spec.scale == "paper"
+    paper_run = (
+        reference == LOWDATA["reference"] and n == LOWDATA["n_layers"] and record.spec.scale == "paper"
+    )
     if model is None:
         model = "Ours-1.5B (1B)" if paper_run else f"Ours-{n}L ({ref_name})"
     base = dict(table=table, model=model, role=role, method=ref_name if method is None else method)
     rows = [result_row(record, **base)]
     if evaluation is not None:
         for r in evaluation.to_dict("records"):
-            metric = f"{PAPER_METRIC_PREFIX.get(r['task'], r['task'])}_{r['metric']}"
-            value = float(r["value"]) * (100.0 if r["metric"].startswith("acc") else 1.0)  # the paper's percent
+            metric = column_for(r["task"], r["metric"])
+            value = float(r["value"]) * factor_for(r["metric"])  # the paper's percent
             rows.append(result_row(record, **base, metric=metric, value=value))
     return [{**r, **(extra or {})} for r in rows]
 
 
-def reference_rows(reference: str | None = None, scale: str | LowDataScale = "smoke", *, device: str = "cpu",
-                   downstream: bool = True, limit: int | None = None, table: str = "table5",
-                   corpus_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+def reference_rows(
+    reference: str | None = None,
+    scale: str | LowDataScale = "smoke",
+    *,
+    device: str = "cpu",
+    downstream: bool = True,
+    limit: int | None = None,
+    table: str = "table5",
+    corpus_dir: str | os.PathLike | None = None,
+) -> list[dict[str, Any]]:
     """Rows of the untrained reference itself (Table 5's first row): validation loss on the same corpus and
     windows as the targets, plus its lm-eval scores."""
-    from .llama import load_llama_reference, reference_model_dir
+    from ..models.llama import load_llama_reference, reference_model_dir
 
     s = get_lowdata_scale(scale, reference=reference)
     ref_model, _ = load_llama_reference(s.reference)
@@ -357,16 +498,28 @@ def reference_rows(reference: str | None = None, scale: str | LowDataScale = "sm
     del ref_model
     name = REFERENCE_DISPLAY.get(s.reference, s.reference)
     paper_ref = s.reference == LOWDATA["reference"] and s.name == "paper"
-    base = dict(table=table, model="OpenLLaMA-3B (1T)" if paper_ref else f"{name} (reference)", role="reference",
-                method="n/a", layers=depth, steps="")
+    base = dict(
+        table=table,
+        model="OpenLLaMA-3B (1T)" if paper_ref else f"{name} (reference)",
+        role="reference",
+        method="n/a",
+        layers=depth,
+        steps="",
+    )
     tail = dict(scale=s.name, seed="", run_hash="", run_id="")  # columns in experiments.result_row's order
-    rows = [{**base, "metric": "val_loss",
-             "value": reference_val_loss(s.reference, s, device=device, corpus_dir=corpus_dir), **tail}]
+    rows = [
+        {
+            **base,
+            "metric": "val_loss",
+            "value": reference_val_loss(s.reference, s, device=device, corpus_dir=corpus_dir),
+            **tail,
+        }
+    ]
     if downstream:
         evaluation = evaluate_lowdata(reference_model_dir(s.reference), s, limit=limit, device=device)
         for r in evaluation.to_dict("records"):
-            metric = f"{PAPER_METRIC_PREFIX.get(r['task'], r['task'])}_{r['metric']}"
-            value = float(r["value"]) * (100.0 if r["metric"].startswith("acc") else 1.0)
+            metric = column_for(r["task"], r["metric"])
+            value = float(r["value"]) * factor_for(r["metric"])
             rows.append({**base, "metric": metric, "value": value, **tail})
     return rows
 
@@ -377,10 +530,16 @@ def reference_rows(reference: str | None = None, scale: str | LowDataScale = "sm
 # 26 layers; 1B tokens repeated for up to 20 epochs (Table 9 compares 10 and 20 epochs with 10B and 20B fresh
 # tokens). The offline scales keep two or three points so the notebook stays fast.
 N_LAYER_SWEEPS: dict[str, tuple[int, ...]] = {
-    "smoke": (4, 15), "tiny": (4, 8, 15), "small": (4, 8, 12, 15, 20, 24), "paper": (4, 6, 8, 10, 13, 16, 18, 20),
+    "smoke": (4, 15),
+    "tiny": (4, 8, 15),
+    "small": (4, 8, 12, 15, 20, 24),
+    "paper": (4, 6, 8, 10, 13, 16, 18, 20),
 }
 EPOCH_SWEEPS: dict[str, tuple[int, ...]] = {
-    "smoke": (1, 2), "tiny": (1, 2, 4), "small": (1, 2, 4, 8), "paper": (1, 2, 4, 5, 8, 10, 20),
+    "smoke": (1, 2),
+    "tiny": (1, 2, 4),
+    "small": (1, 2, 4, 8),
+    "paper": (1, 2, 4, 5, 8, 10, 20),
 }
 FRESH_EPOCHS: dict[str, tuple[int, ...]] = {"smoke": (2,), "tiny": (4,), "small": (4, 8), "paper": (10, 20)}
 # The token budget B that is repeated (paper: the 1B-token RedPajama sample); offline: a few steps' worth
@@ -406,11 +565,17 @@ class EpochRun:
 
     @property
     def role(self) -> str:
-        return f"epochs_{self.epochs}" if self.data == "repeated" else f"fresh_{token_label(self.tokens_seen).lower()}"
+        return (
+            f"epochs_{self.epochs}"
+            if self.data == "repeated"
+            else f"fresh_{token_label(self.tokens_seen).lower()}"
+        )
 
     @property
     def method(self) -> str:
-        return f"{self.epochs} epochs" if self.data == "repeated" else f"{token_label(self.tokens_seen)} fresh"
+        return (
+            f"{self.epochs} epochs" if self.data == "repeated" else f"{token_label(self.tokens_seen)} fresh"
+        )
 
 
 def token_label(n: int) -> str:
@@ -421,26 +586,36 @@ def token_label(n: int) -> str:
     return str(n)
 
 
-def epochs_vs_fresh_plan(budget_tokens: int, epochs: Sequence[int], fresh_epochs: Sequence[int],
-                         batch_tokens: int, block_size: int) -> list[EpochRun]:
+def epochs_vs_fresh_plan(
+    budget_tokens: int, epochs: Sequence[int], fresh_epochs: Sequence[int], batch_tokens: int, block_size: int
+) -> list[EpochRun]:
     """The runs of Figure 13 (B repeated for each E in `epochs`) and Table 9 (E*B fresh tokens for each E in
     `fresh_epochs`). B is rounded down to whole optimizer steps so an epoch ends exactly at a step boundary
     (the sequential sampler then repeats the same windows in the same order every epoch)."""
     if batch_tokens <= 0 or block_size <= 0 or batch_tokens % block_size:
-        raise ConfigError(f"batch_tokens ({batch_tokens}) must be a positive multiple of block_size ({block_size})")
+        raise ConfigError(
+            f"batch_tokens ({batch_tokens}) must be a positive multiple of block_size ({block_size})"
+        )
     if budget_tokens < batch_tokens:
-        raise ConfigError(f"the repeated token budget ({budget_tokens}) is smaller than one batch ({batch_tokens})")
+        raise ConfigError(
+            f"the repeated token budget ({budget_tokens}) is smaller than one batch ({batch_tokens})"
+        )
     for name, values in (("epochs", epochs), ("fresh_epochs", fresh_epochs)):
         bad = [e for e in values if isinstance(e, bool) or not isinstance(e, int) or e < 1]
         if bad:
             raise ConfigError(f"{name} must be positive integers, got {bad}")
     steps_per_epoch = budget_tokens // batch_tokens
     budget = steps_per_epoch * batch_tokens
-    runs = [EpochRun("repeated", e, budget, e * budget, e * steps_per_epoch, budget + 1)
-            for e in sorted(set(epochs))]
+    runs = [
+        EpochRun("repeated", e, budget, e * budget, e * steps_per_epoch, budget + 1)
+        for e in sorted(set(epochs))
+    ]
     # E = 1 fresh is the repeated run itself: nothing to compare.
-    runs += [EpochRun("fresh", e, budget, e * budget, e * steps_per_epoch, e * budget + 1)
-             for e in sorted(set(fresh_epochs)) if e > 1]
+    runs += [
+        EpochRun("fresh", e, budget, e * budget, e * steps_per_epoch, e * budget + 1)
+        for e in sorted(set(fresh_epochs))
+        if e > 1
+    ]
     return runs
 
 
@@ -453,8 +628,9 @@ def default_epoch_budget(scale: LowDataScale) -> int:
     raise ConfigError(f"scale {scale.name!r} has no default token budget: pass budget_tokens")
 
 
-def slice_token_data(data: TokenData, train_tokens: int, out_dir: str | os.PathLike,
-                     progress: bool = True) -> TokenData:
+def slice_token_data(
+    data: TokenData, train_tokens: int, out_dir: str | os.PathLike, progress: bool = True
+) -> TokenData:
     """A copy of `data` whose train split is its first `train_tokens` tokens (validation unchanged).
 
     Written once (atomically, meta.json last) and reused: a folder already holding the same slice is read
@@ -462,8 +638,10 @@ def slice_token_data(data: TokenData, train_tokens: int, out_dir: str | os.PathL
     """
     from tqdm.auto import tqdm
 
-    from .experiments import data_fingerprint
-    from .tokens import DataError, atomic_write_json, atomic_write_tokens
+    from ..data.tokens import atomic_write_tokens
+    from ..errors import DataError
+    from ..experiments.runs import data_fingerprint
+    from ..io import atomic_write_json
 
     available = data.num_tokens("train")
     if not 1 <= train_tokens <= available:
@@ -471,14 +649,22 @@ def slice_token_data(data: TokenData, train_tokens: int, out_dir: str | os.PathL
     out = Path(out_dir)
     meta = json_copy(data.meta)
     meta.pop("shards", None)
-    meta["splits"] = {split: {**dict(data.meta["splits"].get(split, {})), "tokens": data.num_tokens(split)}
-                      for split in data.meta["splits"]}
+    meta["splits"] = {
+        split: {**dict(data.meta["splits"].get(split, {})), "tokens": data.num_tokens(split)}
+        for split in data.meta["splits"]
+    }
     meta["splits"]["train"]["tokens"] = train_tokens
-    meta["sliced_from"] = {"root": str(data.root), "fingerprint": data_fingerprint(data), "train_tokens": train_tokens}
+    meta["sliced_from"] = {
+        "root": str(data.root),
+        "fingerprint": data_fingerprint(data),
+        "train_tokens": train_tokens,
+    }
     if (out / "meta.json").is_file():
         existing = load_token_data(out)
-        if existing.meta.get("sliced_from", {}).get("fingerprint") != meta["sliced_from"]["fingerprint"] or \
-                existing.num_tokens("train") != train_tokens:
+        if (
+            existing.meta.get("sliced_from", {}).get("fingerprint") != meta["sliced_from"]["fingerprint"]
+            or existing.num_tokens("train") != train_tokens
+        ):
             raise DataError(f"{out} already holds another corpus slice; remove it or choose another folder")
         return existing
     chunk = 1 << 24
@@ -489,7 +675,7 @@ def slice_token_data(data: TokenData, train_tokens: int, out_dir: str | os.PathL
 
         def chunks(src=src, n=n, bar=bar):
             for i in range(0, n, chunk):
-                part = np.asarray(src[i:min(n, i + chunk)])
+                part = np.asarray(src[i : min(n, i + chunk)])
                 bar.update(len(part))
                 yield part
 
@@ -505,14 +691,20 @@ def json_copy(obj: Any) -> Any:
     return json.loads(json.dumps(obj))
 
 
-def evaluate_run(record: Any, scale: str | LowDataScale = "smoke", *, limit: int | None = None,
-                 device: str | None = None, tasks: Sequence[str] | None = None):
+def evaluate_run(
+    record: Any,
+    scale: str | LowDataScale = "smoke",
+    *,
+    limit: int | None = None,
+    device: str | None = None,
+    tasks: Sequence[str] | None = None,
+):
     """`evaluate_lowdata` of a finished run's exported target, stored in the run folder and read back after
     (one run feeds Table 5, Table 8 and Figure 11: it is evaluated once)."""
     import pandas as pd
 
-    from .experiments import short_hash
-    from .tokens import atomic_write_text
+    from ..experiments.runs import short_hash
+    from ..io import atomic_write_text
 
     s = get_lowdata_scale(scale)
     task_list = list(tasks or s.eval_tasks)
@@ -520,7 +712,9 @@ def evaluate_run(record: Any, scale: str | LowDataScale = "smoke", *, limit: int
     cache = record.run_dir / f"eval-{short_hash({'tasks': task_list, 'limit': limit})}.csv"
     if cache.is_file():
         return pd.read_csv(cache)
-    evaluation = evaluate_lowdata(record.run_dir / HF_EXPORT_DIR, s, tasks=task_list, limit=limit, device=device)
+    evaluation = evaluate_lowdata(
+        record.run_dir / HF_EXPORT_DIR, s, tasks=task_list, limit=limit, device=device
+    )
     atomic_write_text(cache, evaluation.to_csv(index=False, lineterminator="\n"))
     return evaluation
 
@@ -539,7 +733,11 @@ _TABLE8_PAPER_KEYS = {
 
 def table8_key(reference: str, n_layers: int, scale: LowDataScale) -> tuple[str, str]:
     """(model, role) of a Table 8 row: the paper's key for its own runs at paper scale, else a descriptive one."""
-    if scale.name == "paper" and reference in _TABLE8_PAPER_KEYS and n_layers == PAPER_REFERENCE_LAYERS[reference]:
+    if (
+        scale.name == "paper"
+        and reference in _TABLE8_PAPER_KEYS
+        and n_layers == PAPER_REFERENCE_LAYERS[reference]
+    ):
         return _TABLE8_PAPER_KEYS[reference]
     name = REFERENCE_DISPLAY.get(reference, reference)
     return f"Ours-{n_layers}L ({name})", f"inheritune_{_slug(name).lower()}_n{n_layers}"
@@ -550,9 +748,17 @@ def default_table8_references(scale: LowDataScale) -> dict[str, int]:
     return dict(PAPER_REFERENCE_LAYERS) if scale.name == "paper" else {scale.reference: scale.n_layers}
 
 
-def table8_rows(references: Mapping[str, int], scale: str | LowDataScale = "smoke", *, device: str = "cpu",
-                seed: int = 1337, runs_dir: str | os.PathLike | None = None, downstream: bool = True,
-                limit: int | None = None, progress: bool = True) -> list[dict[str, Any]]:
+def table8_rows(
+    references: Mapping[str, int],
+    scale: str | LowDataScale = "smoke",
+    *,
+    device: str = "cpu",
+    seed: int = 1337,
+    runs_dir: str | os.PathLike | None = None,
+    downstream: bool = True,
+    limit: int | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
     """Table 8: one target per reference (name -> n), each trained on the scale's budget of its own tokenizer."""
     s = get_lowdata_scale(scale)
     rows: list[dict[str, Any]] = []
@@ -600,13 +806,17 @@ def epochs_vs_fresh_rows(
     fresh runs read the first E*B tokens of `fresh_data` (default: the corpus), which must hold them. `data`:
     an already prepared corpus of the reference's tokenizer instead of the scale's.
     """
-    from .llama import load_llama_reference
+    from ..models.llama import load_llama_reference
 
     s = get_lowdata_scale(scale, reference=reference, n_layers=n_layers)
     budget = budget_tokens if budget_tokens is not None else default_epoch_budget(s)
-    plan = epochs_vs_fresh_plan(budget, epochs if epochs is not None else EPOCH_SWEEPS.get(s.name, (1, 2)),
-                                fresh_epochs if fresh_epochs is not None else FRESH_EPOCHS.get(s.name, ()),
-                                s.batch_tokens, s.block_size)
+    plan = epochs_vs_fresh_plan(
+        budget,
+        epochs if epochs is not None else EPOCH_SWEEPS.get(s.name, (1, 2)),
+        fresh_epochs if fresh_epochs is not None else FRESH_EPOCHS.get(s.name, ()),
+        s.batch_tokens,
+        s.block_size,
+    )
     corpus = data
     if corpus is None:
         _, tokenizer = load_llama_reference(s.reference)
@@ -614,20 +824,46 @@ def epochs_vs_fresh_rows(
     fresh_corpus = fresh_data if fresh_data is not None else corpus
     needed = max((r.corpus_tokens for r in plan if r.data == "fresh"), default=0)
     if needed > fresh_corpus.num_tokens("train"):
-        raise ConfigError(f"fresh-token runs need {needed} train tokens but {fresh_corpus.root} has "
-                          f"{fresh_corpus.num_tokens('train')}: pass a larger fresh_data corpus or fewer fresh_epochs")
-    repeated = slice_token_data(corpus, plan[0].budget_tokens + 1,
-                                Path(str(corpus.root) + f"-first{plan[0].budget_tokens}"), progress=progress)
+        raise ConfigError(
+            f"fresh-token runs need {needed} train tokens but {fresh_corpus.root} has "
+            f"{fresh_corpus.num_tokens('train')}: pass a larger fresh_data corpus or fewer fresh_epochs"
+        )
+    repeated = slice_token_data(
+        corpus,
+        plan[0].budget_tokens + 1,
+        Path(str(corpus.root) + f"-first{plan[0].budget_tokens}"),
+        progress=progress,
+    )
     rows: list[dict[str, Any]] = []
     for run in plan:
         run_data = repeated if run.data == "repeated" else fresh_corpus
-        record = run_lowdata(s.reference, s.n_layers, s, device=device, seed=seed, runs_dir=runs_dir, data=run_data,
-                             progress=progress, max_steps=run.max_steps)
+        record = run_lowdata(
+            s.reference,
+            s.n_layers,
+            s,
+            device=device,
+            seed=seed,
+            runs_dir=runs_dir,
+            data=run_data,
+            progress=progress,
+            max_steps=run.max_steps,
+        )
         evaluation = evaluate_run(record, s, limit=limit, device=device) if downstream else None
-        extra = {"epochs": run.epochs, "data": run.data, "tokens_seen": run.tokens_seen,
-                 "budget_tokens": run.budget_tokens}
-        rows += lowdata_rows(record, table="figure13", evaluation=evaluation, extra=extra, role=run.role,
-                             method=run.method, model=epoch_run_key(run, s.reference, s.n_layers, s))
+        extra = {
+            "epochs": run.epochs,
+            "data": run.data,
+            "tokens_seen": run.tokens_seen,
+            "budget_tokens": run.budget_tokens,
+        }
+        rows += lowdata_rows(
+            record,
+            table="figure13",
+            evaluation=evaluation,
+            extra=extra,
+            role=run.role,
+            method=run.method,
+            model=epoch_run_key(run, s.reference, s.n_layers, s),
+        )
     return rows
 
 
@@ -703,8 +939,14 @@ def estimate_peak_memory(
     return out
 
 
-def llama_param_count(n_layers: int, hidden: int, intermediate: int, vocab: int, kv_hidden: int | None = None,
-                      tied: bool = False) -> int:
+def llama_param_count(
+    n_layers: int,
+    hidden: int,
+    intermediate: int,
+    vocab: int,
+    kv_hidden: int | None = None,
+    tied: bool = False,
+) -> int:
     """Parameters of a LLaMA decoder: per layer q,o (h x h), k,v (h x kv), MLP 3 x (h x I), two RMSNorms."""
     kv = hidden if kv_hidden is None else kv_hidden
     per_layer = 2 * hidden * hidden + 2 * hidden * kv + 3 * hidden * intermediate + 2 * hidden
@@ -720,14 +962,15 @@ def paper_memory_estimate(micro_batch: int = 4, **kwargs: Any) -> dict[str, floa
     a = OPEN_LLAMA_3B
     n = LOWDATA["n_layers"]
     params = llama_param_count(n, a["hidden"], a["intermediate"], a["vocab"])
-    return estimate_peak_memory(params, n, a["hidden"], a["intermediate"], a["vocab"], micro_batch,
-                                LOWDATA["block_size"], **kwargs)
+    return estimate_peak_memory(
+        params, n, a["hidden"], a["intermediate"], a["vocab"], micro_batch, LOWDATA["block_size"], **kwargs
+    )
 
 
 # Multi-GPU (DDP): prepare the corpus once in one process, then train on every GPU of the node.
 TORCHRUN_COMMANDS = (
-    "python -m inheritune_core.lowdata prepare --scale paper",
-    "torchrun --standalone --nproc_per_node=8 -m inheritune_core.lowdata train --scale paper --device cuda",
+    "python -m inheritune_core.experiments.lowdata prepare --scale paper",
+    "torchrun --standalone --nproc_per_node=8 -m inheritune_core.experiments.lowdata train --scale paper --device cuda",
 )
 
 
@@ -735,20 +978,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import json
 
-    parser = argparse.ArgumentParser(prog="python -m inheritune_core.lowdata",
-                                     description="Appendix B: train the first n layers of a LLaMA-family reference.")
+    parser = argparse.ArgumentParser(
+        prog="python -m inheritune_core.experiments.lowdata",
+        description="Appendix B: train the first n layers of a LLaMA-family reference.",
+    )
     parser.add_argument("command", choices=("prepare", "train", "memory"))
     parser.add_argument("--scale", default="smoke", help=", ".join(LOWDATA_SCALES))
-    parser.add_argument("--reference", default=None, help="smollm2-135m, a Hugging Face name or a local folder")
+    parser.add_argument(
+        "--reference", default=None, help="smollm2-135m, a Hugging Face name or a local folder"
+    )
     parser.add_argument("--n-layers", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--micro-batch", type=int, default=4, help="memory: sequences per forward pass")
     args = parser.parse_args(argv)
     try:
         if args.command == "memory":
-            print(json.dumps({k: round(v, 2) for k, v in paper_memory_estimate(args.micro_batch).items()}, indent=1))
+            print(
+                json.dumps(
+                    {k: round(v, 2) for k, v in paper_memory_estimate(args.micro_batch).items()}, indent=1
+                )
+            )
         elif args.command == "prepare":
-            from .llama import load_llama_reference
+            from ..models.llama import load_llama_reference
 
             s = get_lowdata_scale(args.scale, reference=args.reference)
             _, tokenizer = load_llama_reference(s.reference)
@@ -768,12 +1019,39 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "LowDataScale", "LOWDATA_SCALES", "PAPER_REFERENCE_LAYERS", "OFFLINE_REFERENCE", "get_lowdata_scale",
-    "lowdata_train_config", "prepare_lowdata_corpus", "lowdata_spec", "run_lowdata", "export_target",
-    "load_trained_target", "reference_val_loss", "reference_rows", "evaluate_lowdata", "lowdata_rows",
+    "LowDataScale",
+    "LOWDATA_SCALES",
+    "PAPER_REFERENCE_LAYERS",
+    "OFFLINE_REFERENCE",
+    "get_lowdata_scale",
+    "lowdata_train_config",
+    "prepare_lowdata_corpus",
+    "lowdata_spec",
+    "run_lowdata",
+    "export_target",
+    "load_trained_target",
+    "reference_val_loss",
+    "reference_rows",
+    "evaluate_lowdata",
+    "lowdata_rows",
     "estimate_peak_memory",
-    "llama_param_count", "paper_memory_estimate", "OPEN_LLAMA_3B", "TORCHRUN_COMMANDS",
-    "N_LAYER_SWEEPS", "EPOCH_SWEEPS", "FRESH_EPOCHS", "EPOCH_BUDGET_STEPS", "EpochRun", "epochs_vs_fresh_plan", "default_epoch_budget",
-    "slice_token_data", "evaluate_run", "table8_key", "default_table8_references", "table8_rows",
-    "epochs_vs_fresh_rows", "table9_rows", "token_label",
+    "llama_param_count",
+    "paper_memory_estimate",
+    "OPEN_LLAMA_3B",
+    "TORCHRUN_COMMANDS",
+    "N_LAYER_SWEEPS",
+    "EPOCH_SWEEPS",
+    "FRESH_EPOCHS",
+    "EPOCH_BUDGET_STEPS",
+    "EpochRun",
+    "epochs_vs_fresh_plan",
+    "default_epoch_budget",
+    "slice_token_data",
+    "evaluate_run",
+    "table8_key",
+    "default_table8_references",
+    "table8_rows",
+    "epochs_vs_fresh_rows",
+    "table9_rows",
+    "token_label",
 ]

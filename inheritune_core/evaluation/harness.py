@@ -50,44 +50,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .paths import runs_dir, shared_evaldata_dir
-from .tokens import DataError, atomic_write_text
-
-
-class EvaluationError(ValueError):
-    """An unknown task, an unusable local data source or a failed evaluation; the message is one line."""
-
-
-# ------------------------------------------------------------------------------------ the paper's tasks
-
-# Table 1: zero-shot next-word prediction (WikiText word perplexity, LAMBADA accuracy and perplexity).
-TABLE1_TASKS: tuple[str, ...] = ("wikitext", "lambada_openai")
-TABLE1_METRICS: dict[str, tuple[str, ...]] = {
-    "wikitext": ("word_perplexity",),
-    "lambada_openai": ("acc", "perplexity"),
-}
-# Table 4: zero-shot accuracy, acc_norm for HellaSwag (Open LLM leaderboard convention, as the paper says).
-TABLE4_TASKS: tuple[str, ...] = ("arc_easy", "piqa", "sciq", "hellaswag", "lambada_openai")
-TABLE4_METRICS: dict[str, tuple[str, ...]] = {
-    "arc_easy": ("acc",), "piqa": ("acc",), "sciq": ("acc",), "hellaswag": ("acc_norm",),
-    "lambada_openai": ("acc",),
-}
-# Table 5 (low-data regime): nine 0-shot tasks plus MMLU 5-shot. "Winograd" is lm-eval's wsc273; TruthfulQA
-# is reported with the mc2 score (the Open LLM leaderboard's choice).
-TABLE5_TASKS: tuple[str, ...] = (
-    "wsc273", "piqa", "boolq", "winogrande", "logiqa", "mmlu", "wnli", "qnli", "mnli", "truthfulqa_mc2",
-)
-TABLE5_METRICS: dict[str, tuple[str, ...]] = {t: ("acc",) for t in TABLE5_TASKS}
-# Few-shot counts the paper used where not 0 (Table 5: "All the tasks are evaluated using 0-shot except MMLU").
-TASK_FEWSHOT: dict[str, int] = {"mmlu": 5}
-
-# Offline copies in shared_evaldata_dir(): task -> folder (layouts described in that folder's README).
-SHARED_EVALDATA_FOLDERS: dict[str, str] = {
-    "lambada_openai": "lambada_openai",
-    "piqa": "piqa",
-    "arc_easy": "arc_easy",
-    "wikitext": "wikitext2_raw",
-}
+from ..errors import DataError, EvaluationError
+from ..io import atomic_write_text
+from ..paths import runs_dir, shared_evaldata_dir
+from .tasks import SHARED_EVALDATA_FOLDERS, TASK_FEWSHOT
 
 _DATA_SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
 _SPLIT_KEYS = ("training_split", "validation_split", "test_split")
@@ -134,7 +100,9 @@ def find_task_yaml(task: str) -> Path:
         return index[task]
     close = difflib.get_close_matches(task, list(index), n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise EvaluationError(f"unknown lm-eval task {task!r}: no task YAML under {lm_eval_tasks_dir()} defines it{hint}")
+    raise EvaluationError(
+        f"unknown lm-eval task {task!r}: no task YAML under {lm_eval_tasks_dir()} defines it{hint}"
+    )
 
 
 def official_task_config(task: str, resolve_functions: bool = False) -> dict[str, Any]:
@@ -193,7 +161,9 @@ def convert_piqa_original(src: Path) -> list[dict] | None:
         return None  # no separate labels: already in the official schema
     data_file = src if src.is_file() else folder / labels_files[0].name.replace("-labels.lst", ".jsonl")
     if not data_file.is_file():
-        raise DataError(f"{data_file} is missing (PIQA labels file {labels_files[0]} has no matching data file)")
+        raise DataError(
+            f"{data_file} is missing (PIQA labels file {labels_files[0]} has no matching data file)"
+        )
     labels_file = folder / data_file.name.replace(".jsonl", "-labels.lst")
     if not labels_file.is_file():
         raise DataError(f"{labels_file} is missing (PIQA questions {data_file} come without their labels)")
@@ -201,7 +171,10 @@ def convert_piqa_original(src: Path) -> list[dict] | None:
     labels = [line.strip() for line in labels_file.read_text().splitlines() if line.strip()]
     if len(labels) != len(docs):
         raise DataError(f"{labels_file} has {len(labels)} labels for {len(docs)} questions in {data_file}")
-    return [{"goal": d["goal"], "sol1": d["sol1"], "sol2": d["sol2"], "label": int(y)} for d, y in zip(docs, labels)]
+    return [
+        {"goal": d["goal"], "sol1": d["sol1"], "sol2": d["sol2"], "label": int(y)}
+        for d, y in zip(docs, labels)
+    ]
 
 
 def convert_arc_query_choices_gold(src: Path) -> list[dict] | None:
@@ -218,12 +191,16 @@ def convert_arc_query_choices_gold(src: Path) -> list[dict] | None:
         return None
     rows = []
     for i, d in enumerate(docs):
-        question = d["query"][len("Question: "):] if d["query"].startswith("Question: ") else d["query"]
+        question = d["query"][len("Question: ") :] if d["query"].startswith("Question: ") else d["query"]
         labels = [chr(ord("A") + k) for k in range(len(d["choices"]))]
-        rows.append({
-            "id": f"local-{i}", "question": question,
-            "choices": {"text": list(d["choices"]), "label": labels}, "answerKey": labels[int(d["gold"])],
-        })
+        rows.append(
+            {
+                "id": f"local-{i}",
+                "question": question,
+                "choices": {"text": list(d["choices"]), "label": labels},
+                "answerKey": labels[int(d["gold"])],
+            }
+        )
     return rows
 
 
@@ -294,7 +271,9 @@ def _write_jsonl_cached(docs: list[dict], cache_dir: Path, task: str, split: str
     return out
 
 
-def _data_files_from_source(task: str, source: Any, cfg: Mapping[str, Any], cache_dir: Path) -> dict[str, Path]:
+def _data_files_from_source(
+    task: str, source: Any, cfg: Mapping[str, Any], cache_dir: Path
+) -> dict[str, Path]:
     """The local source of `task` as {split: absolute data file}, converting it first if needed."""
     split = eval_split(cfg)
     if isinstance(source, Mapping):
@@ -314,8 +293,10 @@ def _data_files_from_source(task: str, source: Any, cfg: Mapping[str, Any], cach
         else:
             data = sorted(p for p in path.iterdir() if p.suffix in _DATA_SUFFIXES and p.is_file())
             declared = [cfg[k] for k in _SPLIT_KEYS if cfg.get(k)]
-            by_name = {s: [p for p in data if p.stem == s or p.stem.endswith(f"_{s}") or p.stem.startswith(f"{s}_")]
-                       for s in declared}
+            by_name = {
+                s: [p for p in data if p.stem == s or p.stem.endswith(f"_{s}") or p.stem.startswith(f"{s}_")]
+                for s in declared
+            }
             files = {s: ps[0] for s, ps in by_name.items() if len(ps) == 1}
             if not files and len(data) == 1:
                 files = {split: data[0]}
@@ -328,9 +309,13 @@ def _data_files_from_source(task: str, source: Any, cfg: Mapping[str, Any], cach
         if not f.is_file():
             raise DataError(f"local data file for task {task!r} split {s!r} not found: {f}")
         if f.suffix not in _DATA_SUFFIXES:
-            raise DataError(f"local data file {f} has an unsupported type (use one of {sorted(_DATA_SUFFIXES)})")
+            raise DataError(
+                f"local data file {f} has an unsupported type (use one of {sorted(_DATA_SUFFIXES)})"
+            )
     if split not in files:
-        raise DataError(f"local data for task {task!r} lacks its evaluation split {split!r} (got {sorted(files)})")
+        raise DataError(
+            f"local data for task {task!r} lacks its evaluation split {split!r} (got {sorted(files)})"
+        )
     return files
 
 
@@ -340,11 +325,15 @@ def local_task_config(task: str, source: Any, cache_dir: str | os.PathLike | Non
     official_yaml = find_task_yaml(task)
     cfg = official_task_config(task)
     if "class" in cfg or cfg.get("custom_dataset"):
-        raise EvaluationError(f"task {task!r} builds its dataset in Python; point it at local data in its own way")
+        raise EvaluationError(
+            f"task {task!r} builds its dataset in Python; point it at local data in its own way"
+        )
     files = _data_files_from_source(task, source, cfg, cache_dir)
     builders = {_DATA_SUFFIXES[f.suffix] for f in files.values()}
     if len(builders) != 1:
-        raise DataError(f"local data for task {task!r} mixes file types: {sorted(str(f) for f in files.values())}")
+        raise DataError(
+            f"local data for task {task!r} mixes file types: {sorted(str(f) for f in files.values())}"
+        )
     local: dict[str, Any] = {
         "include": str(official_yaml),
         "task": task,
@@ -362,15 +351,19 @@ def local_task_config(task: str, source: Any, cache_dir: str | os.PathLike | Non
     return local
 
 
-def write_local_task(task: str, source: Any, out_dir: str | os.PathLike,
-                     cache_dir: str | os.PathLike | None = None) -> Path:
+def write_local_task(
+    task: str, source: Any, out_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None
+) -> Path:
     """Write `<out_dir>/<task>.yaml` (for lm_eval --include_path out_dir); returns its path."""
     import yaml
 
     cfg = local_task_config(task, source, cache_dir)
     path = Path(out_dir) / f"{task}.yaml"
-    atomic_write_text(path, "# written by inheritune_core.evaluate: the official task on local data\n"
-                      + yaml.safe_dump(cfg, sort_keys=False))
+    atomic_write_text(
+        path,
+        "# written by inheritune_core.evaluation: the official task on local data\n"
+        + yaml.safe_dump(cfg, sort_keys=False),
+    )
     return path
 
 
@@ -425,8 +418,16 @@ def _results_table(results: Mapping[str, Any], tasks: Sequence[str], dropped: Ma
             stderr = metrics.get(f"{metric}_stderr,{filt}")
             stderr = float(stderr) if isinstance(stderr, (int, float)) else math.nan
             name = metric if filt == "none" else f"{metric},{filt}"
-            rows.append({"task": task, "metric": name, "value": float(value), "stderr": stderr, "n": n,
-                         "dropped": dropped.get(task, 0)})
+            rows.append(
+                {
+                    "task": task,
+                    "metric": name,
+                    "value": float(value),
+                    "stderr": stderr,
+                    "n": n,
+                    "dropped": dropped.get(task, 0),
+                }
+            )
     return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
@@ -477,7 +478,9 @@ def evaluate(
     if len(set(task_list)) != len(task_list):
         raise EvaluationError(f"duplicate tasks in {task_list}")
     if isinstance(limit, Mapping) and set(limit) - set(task_list):
-        raise EvaluationError(f"limit names tasks that were not requested: {sorted(set(limit) - set(task_list))}")
+        raise EvaluationError(
+            f"limit names tasks that were not requested: {sorted(set(limit) - set(task_list))}"
+        )
     sources = resolve_local_sources(task_list, data_dir, local_data)
     official = [t for t in task_list if t not in sources]
     _, known = _task_yaml_index()
@@ -524,9 +527,11 @@ def _model_directory(model_or_dir: Any, tokenizer: Any, export_dir: Any, tmp_dir
     if isinstance(model_or_dir, (str, os.PathLike)):
         path = Path(model_or_dir)
         if not (path / "config.json").is_file():
-            raise EvaluationError(f"{path} is not a Hugging Face model directory (no config.json); export it first")
+            raise EvaluationError(
+                f"{path} is not a Hugging Face model directory (no config.json); export it first"
+            )
         return path
-    from .hf import export_hf
+    from ..models.hf import export_hf
 
     target = Path(export_dir) if export_dir is not None else tmp_dir
     return export_hf(model_or_dir, target, tokenizer=tokenizer)
@@ -535,7 +540,9 @@ def _model_directory(model_or_dir: Any, tokenizer: Any, export_dir: Any, tmp_dir
 def _task_manager(include_path: Path | None, include_defaults: bool):
     from lm_eval.tasks import TaskManager
 
-    return TaskManager(include_path=str(include_path) if include_path else None, include_defaults=include_defaults)
+    return TaskManager(
+        include_path=str(include_path) if include_path else None, include_defaults=include_defaults
+    )
 
 
 def _hf_lm(model_dir: Path, batch_size, device: str):
@@ -546,8 +553,16 @@ def _hf_lm(model_dir: Path, batch_size, device: str):
     return get_model("hf").create_from_arg_obj(model_args, {"batch_size": batch_size, "device": device})
 
 
-def _run_lm_eval(lm, tasks: list[str], task_manager, num_fewshot: int, limit, bootstrap_iters: int,
-                 seed: int, specs: Sequence[Any] | None = None) -> dict:
+def _run_lm_eval(
+    lm,
+    tasks: list[str],
+    task_manager,
+    num_fewshot: int,
+    limit,
+    bootstrap_iters: int,
+    seed: int,
+    specs: Sequence[Any] | None = None,
+) -> dict:
     """lm-eval's simple_evaluate on `specs` (task names or built Task/Group objects; default: `tasks`)."""
     from lm_eval import simple_evaluate
 
@@ -573,7 +588,9 @@ def _run_lm_eval(lm, tasks: list[str], task_manager, num_fewshot: int, limit, bo
             "block_size (n_positions)"
         ) from e
     except (FileNotFoundError, ConnectionError, OSError) as e:
-        raise EvaluationError(f"lm-eval could not load data for {tasks}: {type(e).__name__}: {e}".splitlines()[0]) from e
+        raise EvaluationError(
+            f"lm-eval could not load data for {tasks}: {type(e).__name__}: {e}".splitlines()[0]
+        ) from e
     if results is None:
         raise EvaluationError("lm-eval returned no results (non-zero rank process?)")
     results["wall_time_s"] = time.perf_counter() - t0
@@ -588,7 +605,9 @@ _LOGLIKELIHOOD_TYPES = ("loglikelihood", "multiple_choice")
 
 def _continuation_tokens(lm, context: str, continuation: str) -> int:
     """How many tokens lm-eval scores for (context, continuation), tokenized as its `LM.loglikelihood` does."""
-    if context == "":  # lm-eval conditions on the prefix (BOS/EOS) token, or on the continuation's first token
+    if (
+        context == ""
+    ):  # lm-eval conditions on the prefix (BOS/EOS) token, or on the continuation's first token
         enc = lm.tok_encode(continuation, add_special_tokens=False)
         return len(enc) if not enc or lm.prefix_token_id != enc[0] else len(enc) - 1
     _, continuation_enc = lm._encode_pair(context, continuation)
@@ -627,8 +646,14 @@ def longest_continuation(task, doc: Mapping[str, Any], lm) -> int:
     ctx = task.fewshot_context(doc, num_fewshot=0, **extra)
     requests = task.construct_requests(doc=doc, ctx=ctx, metadata=(task.task_name, 0, 1))
     requests = requests if isinstance(requests, list) else [requests]
-    return max((_continuation_tokens(lm, *req.arguments[:2]) for req in requests
-                if req.request_type == "loglikelihood"), default=0)
+    return max(
+        (
+            _continuation_tokens(lm, *req.arguments[:2])
+            for req in requests
+            if req.request_type == "loglikelihood"
+        ),
+        default=0,
+    )
 
 
 def fit_task_to_context(task, lm, limit: int | float | None = None) -> tuple[int, int, int]:
@@ -677,15 +702,24 @@ def _load_fitted_tasks(lm, tasks: list[str], task_manager, limit) -> tuple[list[
         kept, n_dropped, longest = fit_task_to_context(task, lm, limit)
         dropped[name] = n_dropped
         if kept == 0:
-            raise EvaluationError(f"no document of task {name!r} fits the model's context of {max_length} tokens "
-                                  f"({n_dropped} documents examined)")
+            raise EvaluationError(
+                f"no document of task {name!r} fits the model's context of {max_length} tokens "
+                f"({n_dropped} documents examined)"
+            )
         if n_dropped:
-            print(f"{name}: dropped {n_dropped} of {kept + n_dropped} documents examined: a continuation is longer "
-                  f"than the model's context of {max_length} tokens (longest {longest}); scoring {kept}")
+            print(
+                f"{name}: dropped {n_dropped} of {kept + n_dropped} documents examined: a continuation is longer "
+                f"than the model's context of {max_length} tokens (longest {longest}); scoring {kept}"
+            )
         elif getattr(task, "OUTPUT_TYPE", None) in _LOGLIKELIHOOD_TYPES:
-            print(f"{name}: every one of the {kept} documents examined fits the model's context of {max_length} tokens")
-    children = {id(child) for group in loaded["groups"].values()
-                for child in group.get_all_tasks(recursive=False) + group.get_all_groups(recursive=False)}
+            print(
+                f"{name}: every one of the {kept} documents examined fits the model's context of {max_length} tokens"
+            )
+    children = {
+        id(child)
+        for group in loaded["groups"].values()
+        for child in group.get_all_tasks(recursive=False) + group.get_all_groups(recursive=False)
+    }
     for name, group in loaded["groups"].items():
         dropped[name] = sum(dropped.get(t.task_name, 0) for t in group.get_all_tasks())
     top = [g for g in loaded["groups"].values() if id(g) not in children]
@@ -714,7 +748,9 @@ def _parse_local(items: Sequence[str]) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inheritune_core.evaluate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m inheritune_core.evaluation", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="evaluate an exported Hugging Face model directory")
     run.add_argument("--model", required=True, help="exported Hugging Face directory (see hf.export_hf)")
@@ -723,11 +759,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--batch-size", default=None)
     run.add_argument("--device", default=None)
     run.add_argument("--num-fewshot", type=int, default=None)
-    run.add_argument("--data-dir", default=None, help="folder of local task data (default ../shared/evaldata)")
+    run.add_argument(
+        "--data-dir", default=None, help="folder of local task data (default ../shared/evaldata)"
+    )
     run.add_argument("--local", nargs="*", default=[], metavar="TASK=PATH", help="local data for a task")
     run.add_argument("--out", default=None, help="CSV to write (default: print)")
-    run.add_argument("--no-fit-context", action="store_true",
-                     help="fail on documents longer than the model's context instead of dropping them")
+    run.add_argument(
+        "--no-fit-context",
+        action="store_true",
+        help="fail on documents longer than the model's context instead of dropping them",
+    )
     tasks = sub.add_parser("tasks", help="write local task YAMLs for `lm_eval --include_path DIR`")
     tasks.add_argument("--tasks", default=",".join(SHARED_EVALDATA_FOLDERS))
     tasks.add_argument("--out", required=True)
@@ -739,9 +780,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit = int(args.limit) if args.limit is not None and args.limit >= 1 else args.limit
             bs = args.batch_size
             bs = int(bs) if bs is not None and bs.isdigit() else bs
-            table = evaluate(args.model, args.tasks, limit=limit, batch_size=bs, device=args.device,
-                             num_fewshot=args.num_fewshot, data_dir=args.data_dir,
-                             local_data=_parse_local(args.local), fit_context=not args.no_fit_context)
+            table = evaluate(
+                args.model,
+                args.tasks,
+                limit=limit,
+                batch_size=bs,
+                device=args.device,
+                num_fewshot=args.num_fewshot,
+                data_dir=args.data_dir,
+                local_data=_parse_local(args.local),
+                fit_context=not args.no_fit_context,
+            )
             if args.out:
                 print(f"wrote {write_results(table, args.out)}")
             else:
@@ -754,22 +803,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise EvaluationError(f"no local data for {missing} (use --data-dir or --local TASK=PATH)")
             for task, source in sources.items():
                 print(write_local_task(task, source, args.out))
-            print(f"lm_eval --model hf --model_args pretrained=EXPORT_DIR --include_path {Path(args.out).resolve()} "
-                  f"--tasks {','.join(names)}")
+            print(
+                f"lm_eval --model hf --model_args pretrained=EXPORT_DIR --include_path {Path(args.out).resolve()} "
+                f"--tasks {','.join(names)}"
+            )
     except (EvaluationError, DataError, FileExistsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 __all__ = [
-    "EvaluationError", "TABLE1_TASKS", "TABLE1_METRICS", "TABLE4_TASKS", "TABLE4_METRICS", "TABLE5_TASKS",
-    "TABLE5_METRICS", "TASK_FEWSHOT", "SHARED_EVALDATA_FOLDERS", "CONVERTERS", "evaluate", "find_task_yaml",
-    "official_task_config", "local_task_config", "write_local_task", "resolve_local_sources", "write_results",
-    "convert_piqa_original", "convert_arc_query_choices_gold", "convert_wikitext_raw", "RESULT_COLUMNS",
-    "fit_task_to_context", "longest_continuation",
+    "CONVERTERS",
+    "evaluate",
+    "find_task_yaml",
+    "official_task_config",
+    "local_task_config",
+    "write_local_task",
+    "resolve_local_sources",
+    "write_results",
+    "convert_piqa_original",
+    "convert_arc_query_choices_gold",
+    "convert_wikitext_raw",
+    "RESULT_COLUMNS",
+    "fit_task_to_context",
+    "longest_continuation",
 ]

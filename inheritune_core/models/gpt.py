@@ -22,7 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import PADDED_VOCAB_SIZE, ConfigError, model_config_kwargs
+from ..config import PADDED_VOCAB_SIZE, model_config_kwargs
+from ..errors import ConfigError
 
 
 @dataclass

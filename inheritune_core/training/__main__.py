@@ -1,0 +1,7 @@
+"""`python -m inheritune_core.training --preset gpt2-medium --scale tiny --data data/english --out runs/x`."""
+
+import sys
+
+from .trainer import main
+
+sys.exit(main())
