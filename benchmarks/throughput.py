@@ -14,11 +14,16 @@ own subprocess so that peak memory (CUDA allocator peak, or process peak RSS on 
 
     python benchmarks/throughput.py --preset gpt2-medium --scale tiny --device cpu --steps 10
     python benchmarks/throughput.py --preset gpt2-medium --scale paper --device cuda --micro-batch 8 --compile
+
+`--csv PATH` appends one row per path (card, preset, scale, micro_batch, block_size, compiled, path, tokens/s,
+MFU, peak memory, source "measured") in the format of benchmarks/throughput.csv, which the claims ledger
+(`report.claims`) reads to price the next scale.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -167,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--micro-batch", type=int, default=None, help="default: the scale's micro-batch")
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--csv", default=None, help="append the measured rows to this CSV")
     parser.add_argument(
         "--only", choices=["fast", "eager"], help=argparse.SUPPRESS
     )  # the per-path subprocess
@@ -217,7 +223,59 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"fast / eager throughput ratio: {results['fast']['tokens_per_s'] / results['eager']['tokens_per_s']:.2f}x"
     )
+    if args.csv:
+        rows = [
+            {
+                "card": name,
+                "preset": args.preset,
+                "scale": args.scale,
+                "micro_batch": args.micro_batch,
+                "block_size": cfg.block_size,
+                "compiled": args.compile,
+                "path": "fast (SDPA)" if path == "fast" else "eager (paper math)",
+                "tokens_per_s": round(r["tokens_per_s"], 1),
+                "mfu": round(r["tokens_per_s"] * r["flops_per_token"] / peak, 4) if peak else "",
+                "peak_memory_gb": round(r["peak_mem_bytes"] / 1e9, 3),
+                "source": "measured",
+                "note": f"torch {torch.__version__}, {args.steps} timed steps, {peak_text}",
+            }
+            for path, r in results.items()
+        ]
+        append_csv(Path(args.csv), rows)
+        print(f"appended {len(rows)} rows to {args.csv}")
     return 0
+
+
+CSV_COLUMNS = (
+    "card",
+    "preset",
+    "scale",
+    "micro_batch",
+    "block_size",
+    "compiled",
+    "path",
+    "tokens_per_s",
+    "mfu",
+    "peak_memory_gb",
+    "source",
+    "note",
+)
+
+
+def append_csv(path: Path, rows: list[dict]) -> None:
+    """Append rows (header first when the file is new); an existing file must have the same columns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.is_file() or path.stat().st_size == 0
+    if not new:
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), [])
+        if tuple(header) != CSV_COLUMNS:
+            raise SystemExit(f"error: {path} has columns {header}, expected {list(CSV_COLUMNS)}")
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
 
 
 if __name__ == "__main__":

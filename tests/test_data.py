@@ -188,15 +188,31 @@ def _docs_from_tokens(tok, ids: np.ndarray) -> list[str]:
     return [tok.decode(part[:-1].tolist()) for part in np.split(ids, cuts + 1)[:-1]]
 
 
-def test_local_jsonl_corpus_round_trips(tmp_path, gpt2):
+def test_local_jsonl_corpus_round_trips(tmp_path, gpt2, monkeypatch):
+    # What killed writes of an earlier preparation left (issue 14): removed when the next one starts.
+    monkeypatch.setenv("INHERITUNE_DATA_DIR", str(tmp_path / "data"))
+    pip_tmp = tmp_path / "data" / "downloads" / ".pip-x1y2z3"
+    (pip_tmp / "src").mkdir(parents=True)
+    (pip_tmp / "src" / "package-1.0.tar.gz").write_bytes(b"\0" * 1024)
+    leftover = tmp_path / "out" / ".train.bin.q9w8e7.tmp"
+    leftover.parent.mkdir()
+    leftover.write_bytes(b"\0" * 1024)
     out = D.prepare_corpus(
         str(_jsonl(tmp_path / "corpus.jsonl")), tmp_path / "out", progress=False, cache_dir=tmp_path / "hf"
     )
+    assert not leftover.exists() and not pip_tmp.exists()
     data = load_token_data(out)
     train = _docs_from_tokens(gpt2, np.asarray(data.split("train")))
     val = _docs_from_tokens(gpt2, np.asarray(data.split("val")))
     assert sorted(train + val) == sorted(DOCS) and len(val) == 1  # 1% of 60 documents, at least one
     assert data.meta["name"] == "local" and data.meta["sampling"] == "random"
+    # meta.json describes each token file's contents (checked against the vocabulary when opened)
+    ids = np.fromfile(out / "train.bin", dtype=np.uint16)
+    assert data.meta["vocab_size"] == 50257 and data.meta["splits"]["train"]["content"] == {
+        "tokens": len(ids),
+        "sha256": hashlib.sha256(ids.tobytes()).hexdigest(),
+        "max_id": int(ids.max()),
+    }
 
 
 def test_named_openwebtext_path_on_a_saved_local_dataset(tmp_path, gpt2):

@@ -152,3 +152,123 @@ def test_bad_experiment_input(random_token_data):
         pe.Setup(scale="huge", data=random_token_data)
     with pytest.raises(ConfigError, match="run name"):
         ex.make_spec("a/b", "reference", "gpt2-medium", "smoke", random_token_data)
+
+
+# ------------------------------------------------------------------------------- protocols (issue 11)
+def smoke_setup(random_token_data, tmp_path, steps=4):
+    return pe.Setup(
+        scale="smoke",
+        data=random_token_data,
+        runs_dir=tmp_path,
+        progress=False,
+        downstream=False,
+        steps=steps,
+    )
+
+
+def test_figure1_schedule_is_the_papers_10k_scaled():
+    # Section 2: "an additional 10K steps"; C.1: a 2K warmup
+    assert pe.figure1_schedule("paper", "gpt2-medium") == (10_000, 2000, 1000)
+    assert pe.figure1_schedule("tiny", "gpt2-medium") == (20, 4, 2)  # T = 200: 200 x 10K / 100K
+    assert pe.figure1_schedule("smoke", "gpt2-medium", steps=20) == (2, 0, 1)
+
+
+@pytest.mark.slow
+def test_figure1_trains_the_papers_extra_steps_per_seed_from_one_reference(random_token_data, tmp_path):
+    setup = smoke_setup(random_token_data, tmp_path, steps=20)
+    out = pe.figure1_training(setup, seeds=[5, 6])
+    steps, warmup, interval = pe.figure1_extra_steps(setup, "gpt2-medium")
+    assert (steps, warmup, interval) == (2, 0, 1)  # 20 x 10K / 100K; the paper's warmup share of 2 steps
+    ref = out.records["gpt2-medium/reference"]
+    rows = [r for r in out.rows if r["role"] != "reference"]
+    assert sorted((r["role"], r["seed"]) for r in rows) == [
+        (role, seed) for role in ("early", "lazy", "random") for seed in (5, 6)
+    ]
+    assert all(r["steps"] == 2 and r["layers"] == 2 and r["se"] > 0 for r in rows)
+    for key in ("early", "lazy", "early@6"):
+        rec = out.records[f"gpt2-medium/{key}"]
+        assert rec.spec.parents[0] == ref.run_id  # every seed starts from the one shared reference
+        assert rec.spec.train_config["warmup_steps"] == 0 and rec.steps == 2
+    assert {c["role"] for c in out.curves} == {"early", "lazy", "random"}  # curves: the first seed's
+    assert (
+        out.records["gpt2-medium/early"].final_val_loss
+        == out.records["gpt2-medium/early"].result["val_loss_full"]
+    )
+
+
+def test_seeds_must_be_distinct_integers(random_token_data, tmp_path):
+    setup = smoke_setup(random_token_data, tmp_path)
+    for bad in ([], [1, 1], [1.5], ["a"]):
+        with pytest.raises(ConfigError, match="seeds must be"):
+            pe.seed_list(setup, bad)
+    assert pe.seed_list(setup, None) == [setup.seed]
+
+
+@pytest.mark.slow
+def test_table1_per_seed_with_a_shared_reference_and_its_planned_cost(random_token_data, tmp_path):
+    setup = smoke_setup(random_token_data, tmp_path)
+    out = pe.table1(setup, seeds=[1337, 7])
+    ref = out.records["gpt2-medium/reference"]
+    inh, inh7 = out.records["gpt2-medium/inheritune"], out.records["gpt2-medium/inheritune@7"]
+    assert inh.run_id != inh7.run_id and inh.spec.parents == inh7.spec.parents == (ref.run_id,)
+    assert inh.result["growth"] == "reinherit" and inh.steps == 4  # the final model saw T steps
+    assert inh.result["sampler_start"] >= ref.result["sampler_end"]  # it reads after its reference
+    roles = [(r["role"], r["seed"]) for r in out.rows]
+    assert roles.count(("reference", 1337)) == 1 and ("random_2x", 7) in roles
+    assert all(r["tokens"] and r["se"] != "" for r in out.rows)
+    # the torch-free plan the ledger prices equals what was trained (at smoke one round reaches the target)
+    records = [ref] + [
+        out.records[f"gpt2-medium/{k}{t}"] for t in ("", "@7") for k in ("random", "random_2x")
+    ]
+    trained = sum(r.result["train_flops"] for r in records)
+    trained += sum(r.result["recipe_flops"] for r in (inh, inh7))
+    assert pe.plan_flops(pe.run_plan("table1", "smoke", seeds=2, steps=4)) == (pytest.approx(trained), 0.0)
+    assert out.plan[0]["next_scale"] == "tiny" and out.plan[0]["seeds"] == 2
+
+
+@pytest.mark.slow
+def test_distillation_ours_is_one_round_at_the_panels_depth_and_steps(random_token_data, tmp_path):
+    setup = smoke_setup(random_token_data, tmp_path)
+    out = pe.distillation(setup)
+    t_kd = pe.kd_steps(setup, "gpt2-medium")
+    for panel in ("16-layer student", "12-layer student"):
+        rows = [r for r in out.rows if r.get("panel") == panel]
+        assert {r["steps"] for r in rows} == {t_kd}  # equal budgets in a panel
+        assert len({r["layers"] for r in rows}) == 1
+        ours = out.records[f"{panel}/inheritune"]
+        assert ours.spec.init == {"method": "inherit", "parts": "all"} and "rounds" not in ours.result
+
+
+@pytest.mark.slow
+def test_fineweb_lineage_reads_no_window_twice(random_token_data, tmp_path):
+    setup = smoke_setup(random_token_data, tmp_path)
+    out = pe.fineweb(setup, ["gpt2-large-dagger"])  # 5 layers at smoke: rounds 2 -> 3 unless parity first
+    ref, inh = out.records["gpt2-large-dagger/reference"], out.records["gpt2-large-dagger/inheritune"]
+    assert ref.result["sampler"] == inh.result["sampler"] == "sequential"
+    starts = [r["sampler_offset"] for r in inh.result["rounds"]]
+    assert starts[0] == ref.result["sampler_end"]  # round 1 starts where the reference stopped
+    per_round = 4 * setup_batches(ref)
+    assert starts == [starts[0] + i * per_round for i in range(len(starts))]  # each after the previous
+    assert inh.result["distinct_windows"] == inh.result["windows_seen"]
+
+
+def setup_batches(rec) -> int:
+    cfg = rec.spec.train_config
+    return cfg["batch_tokens"] // (cfg["micro_batch"] * cfg["block_size"])
+
+
+def test_a_run_recorded_before_the_accounting_is_completed_without_training(random_token_data, tmp_path):
+    ref = ex.reference_run(
+        "gpt2-medium", "smoke", random_token_data, steps=2, runs_dir=tmp_path, progress=False
+    )
+    added = ("val_loss_full", "val_loss_se", "val_tokens", "sampler_end", "distinct_windows", "train_flops")
+    old = {k: v for k, v in ref.result.items() if k not in added and k != "val_windows"}
+    ex.atomic_write_json(ref.run_dir / "result.json", old)  # what an earlier version of the package wrote
+    ckpt_mtime = (ref.run_dir / "ckpt.pt").stat().st_mtime_ns
+    again = ex.reference_run(
+        "gpt2-medium", "smoke", random_token_data, steps=2, runs_dir=tmp_path, progress=False
+    )
+    assert not again.trained_now and (ref.run_dir / "ckpt.pt").stat().st_mtime_ns == ckpt_mtime
+    for key in added:
+        assert again.result[key] == pytest.approx(ref.result[key]), key
+    assert json.loads((ref.run_dir / "result.json").read_text())["val_loss_full"] == again.final_val_loss

@@ -75,12 +75,45 @@ def test_the_layer_scale_matters():
     assert max_logit_difference(a, gpt_to_hf(b), ids()) > 1e-3
 
 
+def sharp_gpt(scale: bool = True) -> GPT:
+    """tiny_gpt with attention logits large enough that the 1/(layer+1) scale changes the output a lot."""
+    model = tiny_gpt(scale=scale)
+    with torch.no_grad():
+        for block in model.transformer.h:
+            block.attn.c_attn.weight.mul_(20)
+    return model
+
+
 @pytest.mark.parametrize("attn", ["eager", "sdpa"])
-def test_hf_attention_implementations_agree_with_ours(attn):
-    model = tiny_gpt()
+def test_hf_attention_implementations_keep_the_layer_scale(attn):
+    # transformers < 5.4.0 dropped the layer scale under SDPA; with these weights dropping it moves the
+    # logits by ~0.25, 2500x the tolerance, so a regression cannot pass.
+    model, unscaled = sharp_gpt(scale=True), sharp_gpt(scale=False)
+    assert max_logit_difference(model, gpt_to_hf(unscaled), ids()) > 1000 * PARITY_TOLERANCE
     hf = gpt_to_hf(model)
-    hf.config._attn_implementation = attn
+    hf.set_attn_implementation(attn)
+    assert hf.config._attn_implementation == attn
     assert max_logit_difference(model, hf, ids()) <= PARITY_TOLERANCE
+    assert max_logit_difference(unscaled, hf, ids()) > 1000 * PARITY_TOLERANCE
+
+
+def test_an_export_loaded_with_default_attention_keeps_the_layer_scale(tmp_path, gpt2_ranks):
+    model = sharp_gpt()
+    hf, _ = load_hf(export_hf(model, tmp_path / "export"))  # whatever attention the release defaults to
+    assert hf.config.scale_attn_by_inverse_layer_idx is True
+    assert max_logit_difference(model, hf, ids()) <= PARITY_TOLERANCE
+    assert max_logit_difference(sharp_gpt(scale=False), hf, ids()) > 1000 * PARITY_TOLERANCE
+
+
+def test_an_old_transformers_is_refused_for_layer_scaled_models(monkeypatch):
+    from inheritune_core.models import hf
+    from inheritune_core.models.hf import check_layer_scale_support
+
+    monkeypatch.setattr(hf, "transformers_version", lambda: "4.57.6")
+    with pytest.raises(ConfigError, match=r"ignores scale_attn_by_inverse_layer_idx .*fixed in 5\.4\.0"):
+        gpt_to_hf(tiny_gpt(scale=True))
+    check_layer_scale_support(scaled=False)  # models without the layer scale are fine on any release
+    assert gpt_to_hf(tiny_gpt(scale=False)).config.scale_attn_by_inverse_layer_idx is False
 
 
 def test_bias_free_export_has_zero_biases():

@@ -1,11 +1,9 @@
-"""The paper notebooks: consistent with their generator, and executable under papermill at smoke scale."""
+"""The paper notebooks: generated from their sources, thin, small once executed, and executable under
+papermill at smoke scale (one notebook end to end in the default suite, every one in the slow suite)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -14,10 +12,24 @@ from inheritune_core.paths import PROJECT_DIR, shared_evaldata_dir
 from inheritune_core.report import tables as report
 
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
+import clean_executed  # noqa: E402
 import make_notebooks  # noqa: E402
 
-NOTEBOOKS = list(make_notebooks.NOTEBOOKS)  # the execution order of `make all`: sources before redraws
-REQUIRED_PARAMETERS = ("scale", "device", "steps", "seed", "data", "runs_dir", "results_dir", "paper_dir")
+NOTEBOOKS = sorted(p.stem for p in (PROJECT_DIR / "notebooks").glob("*.ipynb"))
+GENERATED = list(make_notebooks.sources())
+GPT2_NOTEBOOKS = [  # the execution order of `make all`: sources before the redraws that read their runs
+    "table1",
+    "table2",
+    "table3",
+    "figure3",
+    "figure4",
+    "table4",
+    "figure5",
+    "figure6",
+    "figure7",
+    "figure8",
+]
+REQUIRED_PARAMETERS = ("scale", "device", "seed", "results_dir", "paper_dir", "progress")
 OUTPUTS = {  # notebook -> files it must write under results/ and paper/
     "table1": [
         "results/table1/table1.csv",
@@ -40,15 +52,43 @@ OUTPUTS = {  # notebook -> files it must write under results/ and paper/
     "figure7": ["results/figure7/curves.csv", "paper/figures/figure7.png"],
     "figure8": ["results/figure8/curves.csv", "paper/figures/figure8.png"],
 }
+TRAINED = "runs trained in this notebook:"
 
 
-def test_notebooks_match_their_generator():
-    for name, nb in make_notebooks.NOTEBOOKS.items():
-        path = PROJECT_DIR / "notebooks" / f"{name}.ipynb"
-        on_disk = nbformat.read(path, as_version=4)
-        assert [c.source for c in on_disk.cells] == [c.source for c in nb.cells], (
-            f"{path} is stale: run `python scripts/make_notebooks.py`"
-        )
+# ------------------------------------------------------------------------------- sources and generator
+@pytest.mark.parametrize("name", GENERATED)
+def test_committed_notebook_is_what_its_source_generates(name):
+    text = make_notebooks.build(name, (PROJECT_DIR / "notebooks" / "src" / f"{name}.md").read_text())
+    on_disk = (PROJECT_DIR / "notebooks" / f"{name}.ipynb").read_text()
+    assert on_disk == text, f"notebooks/{name}.ipynb is stale: run `make notebooks`"
+
+
+def test_generator_keeps_markdown_and_tags_the_parameters_cell():
+    source = (
+        "# Title\n\nProse with a ```bash``` mention.\n\n```bash\nmake x\n```\n\n"
+        '```python parameters\nscale = "tiny"\n```\n\n```python\nprint(scale)\n```\n\n## After\n'
+    )
+    nb = nbformat.reads(make_notebooks.build("demo", source), as_version=4)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code", "markdown"]
+    assert nb.cells[0].source == "# Title\n\nProse with a ```bash``` mention.\n\n```bash\nmake x\n```"
+    assert nb.cells[1].metadata["tags"] == ["parameters"] and nb.cells[1].source == 'scale = "tiny"'
+    assert [c.id for c in nb.cells] == ["demo-0", "demo-1", "demo-2", "demo-3"]
+    assert nb.metadata.kernelspec.name == "python3"
+    assert make_notebooks.build("demo", source) == make_notebooks.build("demo", source)  # deterministic
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("# t\n```python\nx = 1\n```\n", "exactly one ```python parameters block, found 0"),
+        ("```python parameters\nx = 1\n```\n```python parameters\ny = 1\n```\n", "found 2"),
+        ("```python parameters\nx = 1\n", "demo.md:1: ```python block is never closed"),
+        ("```python parameters\nx = 1\n```\n```python\n```\n", "an empty code block"),
+    ],
+)
+def test_generator_rejects_a_bad_source_with_one_clear_line(source, message):
+    with pytest.raises(make_notebooks.SourceError, match=message.replace("(", r"\(")):
+        make_notebooks.build("demo", source)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -64,112 +104,89 @@ def test_notebook_has_a_parameters_cell_and_calls_only_the_core(name):
     assert nb.cells[0].cell_type == "markdown" and "paper" in nb.cells[0].source.lower()
 
 
-def run_notebook(name: str, root: Path, data: Path) -> Path:
-    out = root / "executed" / f"{name}.ipynb"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    params = {
-        "scale": "smoke",
-        "steps": 4,
-        "data": str(data),
-        "runs_dir": str(root / "runs"),
-        "results_dir": str(root / "results"),
-        "paper_dir": str(root / "paper"),
-        "progress": False,
-    }
-    if name in ("table1", "table4"):
-        # the downstream columns go through lm-eval on the offline copies (a few documents per task)
-        params["downstream"] = shared_evaldata_dir().is_dir()
-        params["eval_limit"] = 2
-    cmd = [
-        sys.executable,
-        "-m",
-        "papermill",
-        "--cwd",
-        str(PROJECT_DIR / "notebooks"),
-        str(PROJECT_DIR / "notebooks" / f"{name}.ipynb"),
-        str(out),
-        "--no-progress-bar",
+# ---------------------------------------------------------------------------------- executed copies
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_executed_copy_is_small(name):
+    path = PROJECT_DIR / "results" / "executed" / f"{name}.ipynb"
+    if not path.is_file():
+        pytest.skip(f"{path} is not committed")
+    assert path.stat().st_size < 200 * 1024, f"{path}: run scripts/clean_executed.py on it"
+
+
+def test_clean_executed_collapses_progress_bars_and_repeated_warnings():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    bar = [nbformat.v4.new_output("stream", name="stderr", text=f"\rrun: {i}/50") for i in range(51)]
+    warnings = "".join(f"context ({100 + i}) exceeds 64\n" for i in range(30))
+    cell.outputs = [
+        *bar,
+        nbformat.v4.new_output("stream", name="stderr", text="\n" + warnings),
+        nbformat.v4.new_output("stream", name="stdout", text="runs trained in this notebook: 1\n"),
     ]
-    for k, v in params.items():
-        cmd += ["-p", k, str(v)] if not isinstance(v, (bool, int)) else ["-y", json.dumps({k: v})]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=PROJECT_DIR)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out
+    nb.cells = [cell]
+    out = clean_executed.clean_notebook(nb).cells[0].outputs
+    assert [o.name for o in out] == ["stderr", "stdout"]
+    assert out[0].text == "run: 50/50\ncontext (100) exceeds 64\n[... 29 similar lines]\n"
+    assert out[1].text == "runs trained in this notebook: 1\n"
+    again = clean_executed.clean_notebook(nbformat.reads(nbformat.writes(nb), as_version=4))
+    assert again.cells[0].outputs == out  # idempotent
 
 
-def trained_line(executed: Path) -> str:
-    nb = nbformat.read(executed, as_version=4)
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            text = output.get("text", "")
-            if "runs trained in this notebook" in text:
-                return text.strip()
-    raise AssertionError(f"{executed} printed no training counter")
-
-
-def test_every_notebook_runs_at_smoke_scale_and_a_second_run_trains_nothing(tmp_path):
+# ------------------------------------------------------------------------------------- end to end
+def test_a_smoke_notebook_runs_end_to_end_and_a_second_run_trains_nothing(run_notebook):
     from conftest import make_token_data
 
-    data = make_token_data(tmp_path / "data")
-    for name in NOTEBOOKS:
-        run_notebook(name, tmp_path, data)
+    root = run_notebook.root
+    data = make_token_data(root / "data")
+    run_notebook("table3", steps=4, data=str(data))
+    for rel in OUTPUTS["table3"]:
+        assert (root / rel).is_file(), rel
+    assert f"{TRAINED} 0 " not in run_notebook.printed("table3", TRAINED)
+
+    results = sorted((root / "runs").glob("*/result.json"))
+    mtimes = {p: p.stat().st_mtime_ns for p in results}
+    csv = (root / "results" / "table3" / "table3.csv").read_text()
+    run_notebook("table3", steps=4, data=str(data))
+    assert run_notebook.printed("table3", TRAINED).startswith(f"{TRAINED} 0 ")
+    assert {p: p.stat().st_mtime_ns for p in results} == mtimes  # nothing retrained or rewritten
+    assert sorted((root / "runs").glob("*/result.json")) == results
+    assert (root / "results" / "table3" / "table3.csv").read_text() == csv
+
+    # `make paper` redraws the same bytes from the CSVs alone.
+    before = {p: p.read_bytes() for p in (root / "paper").rglob("*.*")}
+    report.render_all(root / "results", root / "paper")
+    assert {p: p.read_bytes() for p in (root / "paper").rglob("*.*")} == before
+
+
+def test_a_failing_notebook_fails_papermill_and_leaves_no_csv(run_notebook):
+    import papermill
+    from conftest import make_token_data
+
+    data = make_token_data(run_notebook.root / "data")
+    with pytest.raises(papermill.PapermillExecutionError, match="sizes must be a non-empty list"):
+        run_notebook("table3", data=str(data), sizes=["gpt2-huge"])
+    assert not (run_notebook.root / "results").exists()
+
+
+@pytest.mark.slow
+def test_every_gpt2_notebook_runs_at_smoke_scale(run_notebook):
+    from conftest import make_token_data
+
+    root = run_notebook.root
+    data = make_token_data(root / "data")
+    downstream = shared_evaldata_dir().is_dir()  # lm-eval on the offline copies, a few documents per task
+    for name in GPT2_NOTEBOOKS:
+        extra = {"downstream": downstream} if name in ("table1", "table4") else {}
+        run_notebook(name, steps=4, data=str(data), **extra)
         for rel in OUTPUTS[name]:
-            assert (tmp_path / rel).is_file(), (name, rel)
-    if shared_evaldata_dir().is_dir():  # downstream columns filled through lm-eval (issue 6)
+            assert (root / rel).is_file(), (name, rel)
+    if downstream:
         import pandas as pd
 
-        t1 = set(pd.read_csv(tmp_path / "results" / "table1" / "table1.csv")["metric"])
+        t1 = set(pd.read_csv(root / "results" / "table1" / "table1.csv")["metric"])
         assert {"wikitext_word_perplexity", "lambada_openai_acc"} <= t1, t1
-        t4 = set(pd.read_csv(tmp_path / "results" / "table4" / "table4.csv")["metric"])
+        t4 = set(pd.read_csv(root / "results" / "table4" / "table4.csv")["metric"])
         assert {"arc_easy_acc", "lambada_openai_acc"} <= t4, t4
     # Redraws (figure5..8) and table4 read back the runs trained by the notebooks before them.
     for name in ("figure5", "figure6", "figure7", "figure8", "table4"):
-        assert "runs trained in this notebook: 0 " in trained_line(tmp_path / "executed" / f"{name}.ipynb")
-
-    results = sorted((tmp_path / "runs").glob("*/result.json"))
-    mtimes = {p: p.stat().st_mtime_ns for p in results}
-    table2_csv = (tmp_path / "results" / "table2" / "table2.csv").read_text()
-    run_notebook("table2", tmp_path, data)
-    assert "runs trained in this notebook: 0 " in trained_line(tmp_path / "executed" / "table2.ipynb")
-    assert {p: p.stat().st_mtime_ns for p in results} == mtimes  # nothing retrained or rewritten
-    assert sorted((tmp_path / "runs").glob("*/result.json")) == results
-    assert (tmp_path / "results" / "table2" / "table2.csv").read_text() == table2_csv
-
-    # `make paper` redraws the same bytes from the CSVs alone.
-    before = {p: p.read_bytes() for p in (tmp_path / "paper").rglob("*.*")}
-    report.render_all(tmp_path / "results", tmp_path / "paper")
-    assert {p: p.read_bytes() for p in (tmp_path / "paper").rglob("*.*")} == before
-
-
-def test_a_failing_notebook_fails_papermill_and_leaves_no_csv(tmp_path):
-    from conftest import make_token_data
-
-    data = make_token_data(tmp_path / "data")
-    cmd = [
-        sys.executable,
-        "-m",
-        "papermill",
-        "--cwd",
-        str(PROJECT_DIR / "notebooks"),
-        str(PROJECT_DIR / "notebooks" / "table3.ipynb"),
-        str(tmp_path / "out.ipynb"),
-        "--no-progress-bar",
-        "-p",
-        "scale",
-        "smoke",
-        "-p",
-        "data",
-        str(data),
-        "-p",
-        "runs_dir",
-        str(tmp_path / "runs"),
-        "-p",
-        "results_dir",
-        str(tmp_path / "results"),
-        "-y",
-        '{"sizes": ["gpt2-huge"]}',
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=PROJECT_DIR)
-    assert result.returncode != 0
-    assert "sizes must be a non-empty list" in result.stderr + result.stdout
-    assert not (tmp_path / "results").exists()
+        assert run_notebook.printed(name, TRAINED).startswith(f"{TRAINED} 0 "), name

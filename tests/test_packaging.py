@@ -1,11 +1,13 @@
-"""The project's own promises about itself: dependency lists agree, CI runs the README's commands,
-every notebook has its make target and its line in the README's table."""
+"""The project's own promises about itself: dependency lists agree, CI runs the README's commands, every
+notebook has its make target and its line in the README's table."""
 
 from __future__ import annotations
 
 import re
 
 import tomllib
+import yaml
+from packaging.specifiers import SpecifierSet
 
 from inheritune_core.paths import PROJECT_DIR
 
@@ -14,24 +16,39 @@ def _pyproject() -> dict:
     return tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())
 
 
-def _normalise(req: str) -> str:
-    return re.sub(r"\s+", "", req.split("#")[0]).lower().replace("_", "-")
+# conda-forge names of PyPI distributions, where they differ
+CONDA_TO_PYPI = {"pytorch": "torch"}
 
 
-def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+def _requirement(line: str) -> tuple[str, SpecifierSet]:
+    """(normalised name, version bounds) of a pip requirement or a conda match spec (`name==1.0=build`)."""
+    line = line.split("#")[0].strip()
+    name, spec = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", line).groups()
+    if spec.startswith("==") and spec.count("=") > 2:  # conda: version==X=build_string
+        spec = spec[: spec.index("=", 2)]
+    name = CONDA_TO_PYPI.get(name.lower(), name).lower().replace("_", "-")
+    return name, SpecifierSet(spec)
+
+
+def test_environment_yml_installs_the_same_dependencies_as_pyproject():
     project = _pyproject()["project"]
-    declared = {_normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
-    env_text = (PROJECT_DIR / "environment.yml").read_text()
-    pip_section = env_text.split("- pip:", 1)[1]
-    listed = {
-        _normalise(line.strip()[2:]) for line in pip_section.splitlines() if line.strip().startswith("- ")
-    }
-    assert listed == declared, (sorted(listed - declared), sorted(declared - listed))
-    assert "python=3.11" in env_text
-
-
-def test_torch_is_pinned_to_the_local_cpu_build():
-    assert "torch==2.13.0" in _pyproject()["project"]["dependencies"]
+    declared = dict(_requirement(r) for r in project["dependencies"])
+    env = yaml.safe_load((PROJECT_DIR / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge"]
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "python=3.11" in conda and "pip" in conda
+    assert pip[-1] == "-e .[test]"  # the package itself with its test extras (pytest, ruff), from pip
+    from_conda = [_requirement(r) for r in conda if r.split("=")[0] not in ("python", "pip")]
+    listed = from_conda + [_requirement(r) for r in pip[:-1]]
+    assert len(listed) == len(dict(listed)), "a package is listed twice"
+    assert dict(listed) == declared, (
+        sorted(set(dict(listed).items()) - set(declared.items())),
+        sorted(set(declared.items()) - set(dict(listed).items())),
+    )
+    # the conda-forge packages come from conda, not pip
+    for name in ("torch", "numpy", "pandas", "matplotlib", "papermill", "ipykernel"):
+        assert name in dict(from_conda), name
 
 
 def test_ci_runs_the_readme_commands():

@@ -1,8 +1,10 @@
-"""Algorithm 1 (recipe.run_inheritune): the loop on scripted validation losses, then for real at smoke scale."""
+"""Algorithm 1 (recipe.run_inheritune): the loop on scripted validation losses, the two growth readings bit for
+bit, then for real at smoke scale (including every window a multi-round run reads)."""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 import torch
 
 from inheritune_core.config import ConfigError
-from inheritune_core.method.inheritance import random_init
+from inheritune_core.method.inheritance import grow, inherit, random_init
 from inheritune_core.method.recipe import CSV_COLUMNS, run_inheritune
 from inheritune_core.models.gpt import GPT, GPTConfig
 
@@ -24,6 +26,17 @@ class FakeConfig:
     max_steps: int = 5
     warmup_steps: int = 2
     learning_rate: float = 1e-3
+    batch_tokens: int = 64
+    micro_batch: int = 2
+    block_size: int = 8  # 4 micro-batches per step
+    sampler_offset: int = 0
+
+
+@dataclass
+class FakeVal:
+    mean: float
+    se: float = 0.01
+    tokens: int = 1000
 
 
 @dataclass
@@ -35,13 +48,18 @@ class FakeResult:
 
 
 class ScriptedTrainer:
-    """Returns the next scripted validation loss; 'trains' by adding 0.5 to every weight; records its calls."""
+    """'Trains' by adding 0.5 to every weight and records its calls (with the model as it was handed over);
+    `validate` (the recipe's val_fn) returns the next scripted validation loss."""
 
     def __init__(self, losses, csv_path: Path | None = None):
         self.losses = list(losses)
         self.calls: list[dict] = []
         self.trained: list[GPT] = []
         self.csv_path = csv_path
+
+    def validate(self, model, data, cfg):
+        assert model is self.trained[-1], "the recipe must validate the model it just trained"
+        return FakeVal(self.losses.pop(0))
 
     def __call__(self, model, data, cfg, teacher=None, resume=True):
         csv_rows = None
@@ -54,13 +72,14 @@ class ScriptedTrainer:
                 resume=resume,
                 csv_rows=csv_rows,
                 layer_idx=[b.attn.layer_idx for b in model.transformer.h],
+                before={k: v.clone() for k, v in model.state_dict().items()},
             )
         )
         with torch.no_grad():
             for p in model.parameters():
                 p.add_(0.5)
         self.trained.append(model)
-        return FakeResult(self.losses.pop(0), cfg.max_steps, cfg.max_steps * 100, 1.25)
+        return FakeResult(float("nan"), cfg.max_steps, cfg.max_steps * 100, 1.25)
 
 
 @pytest.fixture
@@ -76,6 +95,7 @@ def run(reference, tmp_path, losses, **kw):
         train_cfg=FakeConfig(str(tmp_path / "out")),
         reference_val_loss=3.0,
         train_fn=trainer,
+        val_fn=trainer.validate,
         log=lambda _: None,
         **kw,
     )
@@ -105,9 +125,55 @@ def test_tolerance_and_max_layers(reference, tmp_path):
     assert [r["layers"] for r in rows] == [2, 5, 8]
 
 
-def test_each_round_grows_the_trained_model_with_the_next_reference_layers(reference, tmp_path):
+def assert_same_state(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_reinherit_rounds_start_from_inherit_bit_for_bit(reference, tmp_path):
+    # The paper's reading (default): round r is inherit(reference, n_r), whatever round r-1 learned.
     snapshot = {k: v.clone() for k, v in reference.state_dict().items()}
     rows, trainer = run(reference, tmp_path, [3.5, 3.5, 3.5])
+    assert [c["layers"] for c in trainer.calls] == [4, 6, 8]
+    for call in trainer.calls:
+        assert_same_state(call["before"], inherit(reference, call["layers"]).state_dict())
+        assert call["layer_idx"] == list(range(call["layers"]))
+    assert [r["growth"] for r in rows] == ["reinherit"] * 3
+    # every round's model has seen T steps; the recipe as a whole 3T
+    assert [r["model_steps"] for r in rows] == [5, 5, 5] and [r["total_steps"] for r in rows] == [5, 10, 15]
+    assert [r["model_tokens"] for r in rows] == [500, 500, 500]
+    assert_same_state(reference.state_dict(), snapshot)  # the reference is never modified
+
+
+def test_continue_rounds_grow_the_previous_trained_model_bit_for_bit(reference, tmp_path):
+    rows, trainer = run(reference, tmp_path, [3.5, 3.5, 3.5], growth="continue")
+    assert_same_state(trainer.calls[0]["before"], inherit(reference, 4).state_dict())
+    for prev, call in zip(trainer.trained, trainer.calls[1:]):
+        assert_same_state(call["before"], grow(prev, reference, add=2).state_dict())
+    assert [r["model_steps"] for r in rows] == [5, 10, 15] and [r["total_steps"] for r in rows] == [5, 10, 15]
+    assert [r["model_tokens"] for r in rows] == [500, 1000, 1500]
+
+
+def test_unknown_growth_is_refused(reference, tmp_path):
+    with pytest.raises(ConfigError, match="unknown growth 'regrow'; choose one of reinherit, continue"):
+        run(reference, tmp_path, [3.5], growth="regrow")
+
+
+def test_each_round_reads_the_data_after_the_previous_one(reference, tmp_path):
+    rows, trainer = run(reference, tmp_path, [3.5, 3.5, 3.5], data_offset=7)
+    per_round = 5 * 4  # 5 steps of 4 micro-batches
+    assert [c["cfg"].sampler_offset for c in trainer.calls] == [7, 7 + per_round, 7 + 2 * per_round]
+    assert [r["sampler_offset"] for r in rows] == [7, 27, 47] and rows.next_offset == 67
+    rows, trainer = run(
+        reference, tmp_path / "restart", [3.5, 3.5], data_offset=7, carry_data=False, max_layers=6
+    )
+    assert [c["cfg"].sampler_offset for c in trainer.calls] == [7, 7]
+
+
+def test_continue_grows_the_trained_model_with_the_next_reference_layers(reference, tmp_path):
+    snapshot = {k: v.clone() for k, v in reference.state_dict().items()}
+    rows, trainer = run(reference, tmp_path, [3.5, 3.5, 3.5], growth="continue")
     first, second = trainer.trained[0], trainer.trained[1]
     assert trainer.calls[1]["layer_idx"] == list(range(6))
     # second round's model: blocks 0..3 are round 1's trained blocks (+0.5 again from round 2's "training"),
@@ -133,6 +199,7 @@ def test_every_round_is_a_fresh_run_of_T_steps_and_the_csv_is_written_after_each
     assert tuple(written[0]) == CSV_COLUMNS
     assert [int(r["layers"]) for r in written] == [4, 6, 8]
     assert [int(r["total_tokens_seen"]) for r in written] == [500, 1000, 1500]
+    assert [float(r["val_loss_se"]) for r in written] == [0.01] * 3
     assert written[2]["run_dir"] == str(out / "round3-8layers") and written[2]["reached_parity"] == "False"
     assert float(written[1]["reference_val_loss"]) == 3.0 and float(written[1]["wall_time_s"]) == 1.25
 
@@ -182,6 +249,7 @@ def test_bad_input_gets_one_clear_error(reference, tmp_path, kw, message):
         train_fn=ScriptedTrainer([1.0]),
         log=lambda _: None,
     )
+    args["val_fn"] = args["train_fn"].validate
     args.update(kw)
     with pytest.raises(ConfigError, match=message):
         run_inheritune(reference, **args)
@@ -214,7 +282,8 @@ def test_recipe_with_the_real_trainer_writes_its_csv_and_resumes(random_token_da
 
 
 def test_recipe_measures_the_reference_loss_when_not_given(random_token_data, tmp_path):
-    from inheritune_core.training.trainer import TrainConfig, evaluate_loss
+    from inheritune_core.training.trainer import TrainConfig
+    from inheritune_core.training.validation import validation_loss
 
     reference = random_init(GPTConfig.from_preset("gpt2-medium", "smoke"), seed=1)
     cfg = TrainConfig.from_preset(
@@ -224,7 +293,54 @@ def test_recipe_measures_the_reference_loss_when_not_given(random_token_data, tm
         reference, random_token_data, cfg, reference_val_loss=None, tolerance=100.0, log=lambda _: None
     )
     assert len(rows) == 1 and rows.reached_parity
-    assert rows[0]["reference_val_loss"] == pytest.approx(evaluate_loss(reference, random_token_data, cfg))
+    whole = validation_loss(reference, random_token_data, cfg.block_size)  # every window of the val split
+    assert whole.windows == (random_token_data.num_tokens("val") - 1) // cfg.block_size
+    assert rows[0]["reference_val_loss"] == pytest.approx(whole.mean)
+    assert rows[0]["val_tokens"] == whole.tokens and rows[0]["val_loss_se"] > 0
+
+
+def test_no_window_is_read_twice_in_a_multi_round_lineage(random_token_data, tmp_path, monkeypatch):
+    """Figure 4 (no data repetition): record every window the reference and three rounds read."""
+    from inheritune_core.data.sampling import SequentialBatchSampler
+    from inheritune_core.training.accounting import continuation_offset
+    from inheritune_core.training.trainer import TrainConfig, train
+
+    read: list[int] = []
+    original = SequentialBatchSampler.batch_at
+
+    def recording_batch_at(self, index):
+        read.extend(int(w) for w in self.window_starts(index) // self.block_size)
+        return original(self, index)
+
+    monkeypatch.setattr(SequentialBatchSampler, "batch_at", recording_batch_at)
+    kw = dict(max_steps=3, eval_interval=3, progress=False, sampler="sequential")
+    reference = random_init(GPTConfig.from_preset("gpt2-medium", "smoke"), seed=1)  # 4 layers
+    ref_cfg = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "reference", **kw)
+    train(reference, random_token_data, ref_cfg)
+    ref_result = json.loads((tmp_path / "reference" / "result.json").read_text())
+    cfg = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "inheritune", **kw)
+    rows = run_inheritune(
+        reference,
+        random_token_data,
+        cfg,
+        reference_val_loss=0.0,  # never matched: all rounds run
+        start_layers=1,
+        grow_step=1,
+        log=lambda _: None,
+        data_offset=continuation_offset(
+            ref_result["sampler_end"], ref_result["sampler_micro_batch"], cfg.micro_batch
+        ),
+    )
+    assert [r["layers"] for r in rows] == [1, 2, 3, 4]
+    windows = read
+    per_run = 3 * cfg.batch_tokens // cfg.block_size  # windows of 3 steps
+    assert len(windows) == 5 * per_run  # the reference and four rounds
+    assert len(set(windows)) == len(windows), "a window was read twice in one lineage"
+    assert windows == list(range(5 * per_run))  # one contiguous stream, in order
+    for r in rows:  # every round's result.json accounts for its own windows
+        result = json.loads((Path(r["run_dir"]) / "result.json").read_text())
+        assert result["windows_seen"] == result["distinct_windows"] == per_run
+        assert result["sampler_start"] == r["sampler_offset"]
 
 
 def test_cli_trains_a_reference_then_runs_the_recipe(random_token_data, tmp_path, capsys):

@@ -99,8 +99,9 @@ def test_table_shows_reproduced_beside_reported_with_scale(tmp_path):
     hw = next(line for line in md.splitlines() if "half-width" in line)
     cells = [c.strip() for c in hw.strip("|").split("|")]
     assert cells[:6] == ["GPT-2 Medium", "half-width", "24", "8", "100K", "200"]
-    assert cells[6:] == ["3.04", "6.412"]  # paper's value as printed, ours to 3 decimals
-    assert "| GPT-2 Large | stacking | 18 | – | 100K | – | 2.87 | – |" in md  # a size we did not run
+    assert cells[6:8] == ["4.92B", "–"]  # tokens: the paper's 100K x 48 x 1024; ours not in this CSV
+    assert cells[8:] == ["3.04", "6.412"]  # paper's value as printed, ours to 3 decimals
+    assert "| GPT-2 Large | stacking | 18 | – | 100K | – | 1.64B | – | 2.87 | – |" in md  # a size not run
     assert "something new" in md  # roles only we ran are kept
     assert "scale `tiny`" in md
     tex = paths[1].read_text()

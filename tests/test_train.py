@@ -242,7 +242,15 @@ def test_existing_run_is_never_overwritten(random_token_data, tmp_path):
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before
 
 
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(random_token_data, tmp_path):
+def test_a_config_field_added_after_a_run_was_recorded_counts_as_its_default(tmp_path):
+    cfg = smoke_cfg(tmp_path / "run")
+    recorded = {k: v for k, v in cfg.to_dict().items() if k != "schedule"}  # a run from before `schedule`
+    assert train_mod._resume_mismatch(recorded, cfg) == []
+    changed = smoke_cfg(tmp_path / "run", schedule="constant")
+    assert train_mod._resume_mismatch(recorded, changed) == ["schedule='cosine' (now 'constant')"]
+
+
+def test_nan_losses_are_skipped_then_stop_and_keep_the_last_good_checkpoint(random_token_data, tmp_path):
     class Diverging(nn.Module):
         """A GPT whose training forward returns NaN from its 4th optimizer step on."""
 
@@ -259,11 +267,16 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(random_token_data, tm
                     return logits * float("nan")
             return logits
 
-    cfg = smoke_cfg(tmp_path / "run", max_steps=6, checkpoint_interval=2)
-    with pytest.raises(TrainingDiverged, match="training loss is nan at step 4; .*ckpt.pt is kept"):
+    # Steps 4, 5 and 6 are skipped (no update: the step-4 checkpoint holds step 3's finite weights); the third
+    # in a row stops the run. (Non-finite gradients under a finite loss: test_reliability.py.)
+    cfg = smoke_cfg(tmp_path / "run", max_steps=8, checkpoint_interval=2, eval_interval=8)
+    with pytest.raises(
+        TrainingDiverged, match=r"loss is nan at step 6: the 3rd step in a row .*\(step 4\) is kept"
+    ):
         train(Diverging(), random_token_data, cfg)
     ckpt = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=False)
-    assert ckpt["step"] == 2 and all(torch.isfinite(t).all() for t in ckpt["model"].values())
+    assert ckpt["step"] == 4 and all(torch.isfinite(t).all() for t in ckpt["model"].values())
+    assert ckpt["skipped_steps"] == 1  # step 4's own skip; 5 and 6 came after it
     assert not (tmp_path / "run" / "result.json").exists()
 
 

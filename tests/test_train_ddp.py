@@ -41,6 +41,7 @@ WORKER = textwrap.dedent(f"""
 """)
 
 
+@pytest.mark.slow  # two torchrun processes: a minute or more on 2 cores
 def test_two_gloo_processes_match_one_process(random_token_data, tmp_path):
     torch.manual_seed(0)
     model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))

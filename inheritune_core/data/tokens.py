@@ -1,23 +1,40 @@
 """Token files on disk: `train.bin` / `val.bin` (flat uint16 or uint32 arrays) plus `meta.json`.
 
-`meta.json` records token counts, dtype, tokenizer name and source hashes. Readers check the files against it,
-so a truncated or half-written file is refused with one clear line instead of silently training on less data.
+`meta.json` records token counts, dtype, the tokenizer's name and vocabulary size (`vocab_size`: 50257 for
+GPT-2, not the model's padded 50304) and source hashes. Readers check the files against it, so a truncated or
+half-written file is refused with one clear line instead of silently training on less data.
+
+Contents are checked too: each split's entry holds `content` = {tokens, sha256, max_id} of its file, written by
+`prepare` (or computed once, in one chunked pass, the first time a corpus without it is opened, and cached
+into meta.json atomically). An id at or beyond the tokenizer's vocabulary is refused when the corpus is opened
+(it would index a padding row of the embedding silently, or fail mid-run beyond it), and the trainer records
+the sha256s in its checkpoints to refuse resuming a run on another corpus. The corpus *fingerprint* (what run
+specs hash) is meta.json without timings and without these cached contents, so caching them changes no run.
+
 Writers go through `atomic_write_*`: a temp file in the same folder, fsync, then rename, so a file that exists
 under its final name is always complete.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import DataError
-from ..io import _atomic_target
+from ..io import _atomic_target, atomic_write_json, run_folder_lock
+
+# The cached description of a token file's contents, inside its meta.json split entry.
+CONTENT_KEY = "content"
+SCAN_CHUNK_BYTES = 1 << 26  # 64 MiB per read: bounded memory whatever the corpus size
+NOTICE_SCAN_BYTES = 1 << 30
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -45,6 +62,21 @@ def atomic_write_tokens(path: str | os.PathLike, chunks: Iterable[np.ndarray], d
         tmp.unlink(missing_ok=True)
         raise
     return n
+
+
+def scan_tokens(path: str | os.PathLike, dtype: np.dtype) -> dict[str, Any]:
+    """{tokens, sha256, max_id} of a token file, in one pass of bounded-size reads (max_id -1 when empty)."""
+    dtype = np.dtype(dtype)
+    digest, n, max_id = hashlib.sha256(), 0, -1
+    step = SCAN_CHUNK_BYTES - SCAN_CHUNK_BYTES % dtype.itemsize
+    with open(path, "rb") as f:
+        while block := f.read(step):
+            digest.update(block)
+            ids = np.frombuffer(block, dtype=dtype)
+            if ids.size:
+                max_id = max(max_id, int(ids.max()))
+            n += ids.size
+    return {"tokens": n, "sha256": digest.hexdigest(), "max_id": max_id}
 
 
 class ShardedTokens:
@@ -126,9 +158,96 @@ class TokenData:
             raise DataError(f"{self.root}: no split {split!r} (have {', '.join(self.meta['splits'])})")
         return np.memmap(self.root / f"{split}.bin", dtype=self.dtype, mode="r")
 
+    def files(self, split: str) -> list[str]:
+        """The meta.json entries (token files without .bin) that make up a split: itself, or its shards."""
+        return list(self.meta.get("shards", {}).get(split) or [split])
+
+    def content(self, name: str) -> dict[str, Any]:
+        """{tokens, sha256, max_id} of one token file: meta.json's cached entry when it describes the file's
+        current length, else a scan (kept in `meta`; `load_token_data` writes it back to meta.json)."""
+        entry = self.meta["splits"][name]
+        cached = entry.get(CONTENT_KEY)
+        if not (isinstance(cached, dict) and cached.get("tokens") == int(entry["tokens"])):
+            # absent, or copied along with a split whose file was since rewritten (a slice of a corpus)
+            path = self.root / f"{name}.bin"
+            size = path.stat().st_size
+            if size > NOTICE_SCAN_BYTES:  # minutes at paper scale: say why the first opening is slow
+                print(
+                    f"{path}: reading {size / 2**30:.1f} GiB once for its sha256 and largest token id "
+                    "(then cached in meta.json)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            entry[CONTENT_KEY] = scan_tokens(path, self.dtype)
+        return entry[CONTENT_KEY]
+
+    def max_token_id(self, split: str) -> int:
+        """The largest token id in a split (-1 when empty)."""
+        return max(int(self.content(name)["max_id"]) for name in self.files(split))
+
+    def identity(self) -> dict[str, Any]:
+        """What the trainer records and compares on resume: each token file's length and sha256."""
+        return {
+            name: {"tokens": int(self.content(name)["tokens"]), "sha256": self.content(name)["sha256"]}
+            for name in self.meta["splits"]
+        }
+
+
+def _check_meta(meta: Any, meta_path: Path) -> None:
+    """The fields readers rely on, with the types they rely on: one clear line otherwise."""
+
+    def corrupt(why: str) -> DataError:
+        return DataError(f"{meta_path} is corrupt ({why}); prepare the corpus again")
+
+    if not isinstance(meta, dict):
+        raise corrupt(f"expected a JSON object, got a {type(meta).__name__}")
+    for key in ("splits", "dtype", "vocab_size"):
+        if key not in meta:
+            raise corrupt(f"no {key!r} field")
+    splits = meta["splits"]
+    if not isinstance(splits, dict) or not splits:
+        raise corrupt(f"'splits' must be an object of split -> {{\"tokens\": n}}, got {splits!r:.60}")
+    for name, info in splits.items():
+        tokens = info.get("tokens") if isinstance(info, dict) else None
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+            raise corrupt(f"split {name!r} has tokens={tokens!r}, not a token count")
+    if meta["dtype"] not in ("uint16", "uint32"):
+        raise corrupt(f"dtype {meta['dtype']!r} is not uint16 or uint32")
+    vocab = meta["vocab_size"]
+    if isinstance(vocab, bool) or not isinstance(vocab, int) or vocab <= 0:
+        raise corrupt(f"'vocab_size' must be a positive integer, got {vocab!r}")
+    shards = meta.get("shards", {})
+    if not isinstance(shards, dict) or not all(
+        isinstance(v, list) and all(n in splits for n in v) for v in shards.values()
+    ):
+        raise corrupt("'shards' must map a split to token files listed in 'splits'")
+    if "val" not in splits:
+        raise DataError(
+            f"{meta_path} lists no 'val' split (splits: {', '.join(splits)}): every corpus needs one to "
+            "evaluate on; prepare it again"
+        )
+    if "train" not in splits and not shards.get("train"):
+        raise DataError(f"{meta_path} lists no 'train' split (splits: {', '.join(splits)}); prepare it again")
+
+
+def _cache_contents(data: TokenData, meta_text: str) -> None:
+    """Write the scanned contents into meta.json, atomically and under the folder's lock, unless meta.json
+    changed meanwhile (a `prepare --force`); a read-only corpus just scans again at its next opening."""
+    meta_path = data.root / "meta.json"
+    try:
+        with run_folder_lock(data.root):
+            if meta_path.read_text() == meta_text:
+                atomic_write_json(meta_path, data.meta)
+    except OSError:
+        pass
+
 
 def load_token_data(root: str | os.PathLike) -> TokenData:
-    """Open a prepared corpus folder, checking every file against meta.json (one clear error otherwise)."""
+    """Open a prepared corpus folder, checking every file against meta.json (one clear error otherwise).
+
+    Sizes are checked on every opening; contents (the largest id against the tokenizer's vocabulary) once,
+    from meta.json's cached `content` entries (computed and cached here for a corpus that has none).
+    """
     root = Path(root)
     meta_path = root / "meta.json"
     if not root.is_dir():
@@ -137,14 +256,14 @@ def load_token_data(root: str | os.PathLike) -> TokenData:
         raise DataError(
             f"{meta_path} is missing: {root} is not a prepared corpus (or its preparation did not finish)"
         )
+    meta_text = meta_path.read_text()
     try:
-        meta = json.loads(meta_path.read_text())
-        splits = meta["splits"]
-        dtype = np.dtype(meta["dtype"])
-        int(meta["vocab_size"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise DataError(f"{meta_path} is corrupt ({type(e).__name__}: {e})") from None
-    for name, info in splits.items():
+        meta = json.loads(meta_text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{meta_path} is corrupt (JSONDecodeError: {e}); prepare the corpus again") from None
+    _check_meta(meta, meta_path)
+    dtype = np.dtype(meta["dtype"])
+    for name, info in meta["splits"].items():
         path = root / f"{name}.bin"
         if not path.is_file():
             raise DataError(f"{path} is missing (meta.json lists split {name!r})")
@@ -155,7 +274,28 @@ def load_token_data(root: str | os.PathLike) -> TokenData:
                 f"{path} is truncated or corrupt: {actual} bytes, meta.json says {info['tokens']} tokens "
                 f"({expected} bytes)"
             )
-    return TokenData(root=root, meta=meta)
+    data = TokenData(root=root, meta=meta)
+    before = json.dumps(meta, sort_keys=True)
+    vocab = data.vocab_size
+    for name in meta["splits"]:
+        max_id = int(data.content(name)["max_id"])
+        if max_id >= vocab:
+            raise DataError(
+                f"{root / (name + '.bin')} holds token id {max_id}, outside the tokenizer's vocabulary "
+                f"({data.tokenizer}: {vocab} ids, 0..{vocab - 1}); it was not written with this tokenizer "
+                "(an id in the model's padding rows would train silently): prepare the corpus again"
+            )
+    if json.dumps(meta, sort_keys=True) != before:
+        _cache_contents(data, meta_text)
+    return data
 
 
-__all__ = ["ShardedTokens", "TokenData", "load_token_data", "token_dtype", "atomic_write_tokens"]
+__all__ = [
+    "ShardedTokens",
+    "TokenData",
+    "load_token_data",
+    "token_dtype",
+    "atomic_write_tokens",
+    "scan_tokens",
+    "CONTENT_KEY",
+]

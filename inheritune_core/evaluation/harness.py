@@ -1,33 +1,33 @@
 """Downstream evaluation through lm-evaluation-harness, the way the paper did it (Tables 1, 4 and 5).
 
-A model is first exported to a Hugging Face directory (`hf.export_hf`) and evaluated by lm-eval's own `hf`
-model on that directory, so `evaluate(...)` and the command line
+A model is first exported to a Hugging Face directory (`models.hf.export_hf`) and evaluated by lm-eval's own
+`hf` model on that directory, so `evaluate(...)` and the command line
 
     lm_eval --model hf --model_args pretrained=DIR --tasks piqa,arc_easy
 
-run the same code path. Online, lm-eval downloads the official task data itself.
+run the same code path. Online, lm-eval downloads the official task data itself. Offline, any task or group
+runs on local copies of its data (`local`: official task YAMLs pointed at converted local files;
+`converters`: the layouts it reads): `evaluate(model, TABLE5_TASKS, local_data="path/to/folder")` runs the
+paper's Table 5 from a folder holding one subfolder per task; `strict=False` skips, and lists in one line, the
+tasks whose data is missing.
 
-Offline (the Hub is unreachable here), any task can be pointed at a local copy of its data. The mechanism is
-the same for every task: a small YAML written at run time `include:`s the installed official task YAML, so
-prompts, targets, choices, filters and metrics are lm-eval's own, and only replaces the data source with
-`dataset_path: json|csv|parquet|text` plus absolute `data_files` (lm-eval would resolve relative paths
-against the current directory). A local source is
-- a file in the official schema (used for the task's evaluation split),
-- a folder holding one data file, or files named after the official splits (`train.jsonl`, `test.jsonl`...),
-- a mapping {split: file}, or
-- a file/folder in another layout for which a converter is registered in `CONVERTERS` (task name ->
-  function returning the documents in the official schema); converted documents are cached as jsonl.
-`evaluate(..., local_data={"piqa": "/path/to/piqa"})` uses it explicitly; tasks present in `data_dir`
-(default: ../shared/evaldata, layout in its README) are picked up automatically.
+Per task, the table reports lm-eval's metrics with: `n` documents scored and `dropped` (skipped because they
+do not fit the model's context), `shots`, which documents (`sample`: all / first / random, with its `seed`),
+`wall_s` (seconds spent on the task) and `group` (the group a subtask's row belongs to). A group's rows (MMLU)
+are computed by lm-eval's own aggregation (`Group.aggregate`: the size-weighted mean over its subtasks) from
+the subtasks' results, which are in the table beside it.
+
+`limit=N` scores N documents per task: a seeded random sample (`sample="random"`, the default, since release
+files are often sorted: by answer, topic or source), or the first N (`sample="first"`, the default for the
+tasks in ORDERED_TASKS). The documents are chosen before lm-eval runs and handed to it as its `samples`.
 
 Small models have short contexts (block_size 32-64 at the smoke/tiny scales) and lm-eval asserts that every
 continuation it scores fits the model's context, so one long PIQA solution would fail the whole task. By
-default (`fit_context=True`) the documents of loglikelihood-based tasks whose longest continuation (choice or
-target, with the target delimiter, tokenized exactly as lm-eval's model tokenizes it) is longer than the
-model's max_length are dropped BEFORE `limit` is applied: `limit=N` means N scored documents, the table's
-`dropped` column counts the documents skipped to get them, and one line per task says so. This works on the
-built lm-eval Task objects (the same for local and official tasks); rolling-loglikelihood tasks (wikitext)
-window long documents themselves and are left untouched.
+default (`fit_context=True`) documents of loglikelihood-based tasks whose longest continuation (choice or target,
+with the target delimiter, tokenized as lm-eval's model tokenizes it) is longer than the model's max_length are
+skipped while the sample is drawn: `limit=N` still means N scored documents, `dropped` counts the documents
+skipped to get them, and one line per task says so. Rolling-loglikelihood tasks (wikitext) window long
+documents themselves and are left untouched.
 
 When every requested task is local, the TaskManager indexes only the generated YAMLs (include_defaults=False),
 which saves the ~15 s lm-eval spends indexing its ~14k built-in task files.
@@ -36,399 +36,86 @@ which saves the ~15 s lm-eval spends indexing its ~14k built-in task files.
 from __future__ import annotations
 
 import argparse
-import difflib
-import hashlib
-import json
+import math
 import os
-import re
+import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataError, EvaluationError
 from ..io import atomic_write_text
-from ..paths import runs_dir, shared_evaldata_dir
-from .tasks import SHARED_EVALDATA_FOLDERS, TASK_FEWSHOT
+from .converters import register_converter
+from .local import (
+    USER_GROUPS,
+    LocalTask,
+    MissingData,
+    default_shots,
+    define_group,
+    find_local_sources,
+    find_task_yaml,
+    group_config,
+    group_tree,
+    kind_of,
+    local_task_config,
+    official_task_config,
+    prepare_local,
+    resolve_local_sources,
+    write_local,
+    write_local_task,
+    yaml_index,
+)
+from .tasks import ORDERED_TASKS, PAPER_TABLES, SHARED_EVALDATA_FOLDERS, tasks_of
 
-_DATA_SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "text"}
-_SPLIT_KEYS = ("training_split", "validation_split", "test_split")
-
-
-# ------------------------------------------------------------------------------ lm-eval's task YAMLs
-
-
-def lm_eval_tasks_dir() -> Path:
-    import lm_eval
-
-    return Path(lm_eval.__file__).resolve().parent / "tasks"
-
-
-_NAME = r"""["']?([^\s"'#\[\]{}]+)["']?"""
-_TASK_LINE = re.compile(r"""^["']?task["']?\s*:\s*""" + _NAME + r"\s*$", re.M)
-_GROUP_LINE = re.compile(r"""^["']?group["']?\s*:\s*""" + _NAME + r"\s*$", re.M)
-_TAG_BLOCK = re.compile(r"""^["']?tag["']?\s*:(.*(?:\n[ \t]*-[^\n]*)*)""", re.M)
-
-
-@lru_cache(maxsize=1)
-def _task_yaml_index() -> tuple[dict[str, Path], frozenset[str]]:
-    """(task name -> built-in YAML defining it, every task/group/tag name), by a text scan.
-
-    About 0.7 s, where lm-eval's own index parses all ~14k YAML files (~15 s); used to find the official
-    definition of a task that runs on local data and to reject unknown names early.
-    """
-    index: dict[str, Path] = {}
-    names: set[str] = set()
-    for path in sorted(lm_eval_tasks_dir().rglob("*.yaml")):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for match in _TASK_LINE.finditer(text):
-            index.setdefault(match.group(1), path)
-        names.update(m.group(1) for m in _GROUP_LINE.finditer(text))
-        for block in _TAG_BLOCK.finditer(text):
-            names.update(re.findall(r"[\w.\-]+", block.group(1)))
-    return index, frozenset(names | set(index))
+RESULT_COLUMNS: tuple[str, ...] = (
+    "task",
+    "metric",
+    "value",
+    "stderr",
+    "n",
+    "dropped",
+    "shots",
+    "sample",
+    "seed",
+    "wall_s",
+    "group",
+)
+SAMPLES = ("first", "random")
 
 
-def find_task_yaml(task: str) -> Path:
-    """The installed lm-eval YAML that defines `task` (one clear error for an unknown name)."""
-    index, _ = _task_yaml_index()
-    if task in index:
-        return index[task]
-    close = difflib.get_close_matches(task, list(index), n=3)
-    hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise EvaluationError(
-        f"unknown lm-eval task {task!r}: no task YAML under {lm_eval_tasks_dir()} defines it{hint}"
-    )
+# ------------------------------------------------------------------------------------------ task names
 
 
-def official_task_config(task: str, resolve_functions: bool = False) -> dict[str, Any]:
-    """The official task's config (includes merged), as lm-eval loads it."""
-    try:  # lm-eval >= 0.4.10
-        from lm_eval.tasks._yaml_loader import load_yaml
-
-        return load_yaml(find_task_yaml(task), resolve_func=resolve_functions)
-    except ImportError:  # older releases
-        from lm_eval.utils import load_yaml_config
-
-        mode = "full" if resolve_functions else "simple"
-        return load_yaml_config(str(find_task_yaml(task)), mode=mode)
-
-
-def eval_split(cfg: Mapping[str, Any]) -> str:
-    """The split lm-eval evaluates: test if the task has one, else validation."""
-    split = cfg.get("test_split") or cfg.get("validation_split")
-    if not split:
-        raise EvaluationError(f"task {cfg.get('task')!r} declares neither a test nor a validation split")
-    return split
-
-
-# ------------------------------------------------------------------------------------------ converters
-# Each takes a local file or folder and returns the documents of the task's evaluation split in the schema
-# of the official Hugging Face dataset, or None when the source is not in the layout it converts (then the
-# generic rules apply: the source is taken to be in the official schema already).
-
-Converter = Callable[[Path], "list[dict] | None"]
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    docs = []
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    docs.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{line_no} is not valid JSON ({e.msg})") from None
-    return docs
-
-
-def _first_jsonl(path: Path, pattern: str = "*.jsonl") -> Path | None:
-    if path.is_file():
-        return path if path.suffix == ".jsonl" else None
-    files = sorted(path.glob(pattern))
-    return files[0] if len(files) == 1 else None
-
-
-def convert_piqa_original(src: Path) -> list[dict] | None:
-    """PIQA's original release (`valid.jsonl` + `valid-labels.lst`) -> official rows (goal, sol1, sol2, label)."""
-    folder = src if src.is_dir() else src.parent
-    labels_files = sorted(folder.glob("*-labels.lst"))
-    if not labels_files:
-        return None  # no separate labels: already in the official schema
-    data_file = src if src.is_file() else folder / labels_files[0].name.replace("-labels.lst", ".jsonl")
-    if not data_file.is_file():
-        raise DataError(
-            f"{data_file} is missing (PIQA labels file {labels_files[0]} has no matching data file)"
-        )
-    labels_file = folder / data_file.name.replace(".jsonl", "-labels.lst")
-    if not labels_file.is_file():
-        raise DataError(f"{labels_file} is missing (PIQA questions {data_file} come without their labels)")
-    docs = _read_jsonl(data_file)
-    labels = [line.strip() for line in labels_file.read_text().splitlines() if line.strip()]
-    if len(labels) != len(docs):
-        raise DataError(f"{labels_file} has {len(labels)} labels for {len(docs)} questions in {data_file}")
-    return [
-        {"goal": d["goal"], "sol1": d["sol1"], "sol2": d["sol2"], "label": int(y)}
-        for d, y in zip(docs, labels)
-    ]
-
-
-def convert_arc_query_choices_gold(src: Path) -> list[dict] | None:
-    """ARC in the converted {query: "Question: ...", choices, gold} layout -> ai2_arc rows.
-
-    The original question ids and choice labels are not in that layout; ids become "local-<row>" and labels
-    A, B, C, ... Neither is part of the prompt or the target, so what lm-eval scores is unchanged.
-    """
-    data_file = _first_jsonl(src)
-    if data_file is None:
-        return None
-    docs = _read_jsonl(data_file)
-    if not docs or not {"query", "choices", "gold"} <= set(docs[0]):
-        return None
-    rows = []
-    for i, d in enumerate(docs):
-        question = d["query"][len("Question: ") :] if d["query"].startswith("Question: ") else d["query"]
-        labels = [chr(ord("A") + k) for k in range(len(d["choices"]))]
-        rows.append(
-            {
-                "id": f"local-{i}",
-                "question": question,
-                "choices": {"text": list(d["choices"]), "label": labels},
-                "answerKey": labels[int(d["gold"])],
-            }
-        )
-    return rows
-
-
-def convert_wikitext_raw(src: Path) -> list[dict] | None:
-    """WikiText raw text (`wiki.test.raw`) -> EleutherAI/wikitext_document_level rows {page}.
-
-    Pages are cut at top-level headings (" = Title = ") exactly as the document-level dataset does from the
-    line-per-row HF wikitext; each row keeps its trailing newline and rows are joined with "\\n". Copies that
-    lack the HF version's blank rows (../shared/evaldata) give pages with fewer newlines, so word perplexity
-    differs slightly from lm-eval's on the original files (its README says so).
-    """
-    if src.is_dir():
-        candidates = sorted(p for p in src.iterdir() if p.suffix in (".raw", ".tokens"))
-        if len(candidates) != 1:
-            return None
-        src = candidates[0]
-    elif src.suffix not in (".raw", ".tokens", ".txt"):
-        return None
-    text = src.read_text(encoding="utf-8")
-    rows = [line + "\n" if line.strip() else "" for line in text.splitlines()]
-    pages, current = [], []
-    for row in rows:
-        heading = row.replace("= = =", "===").replace("= =", "==").strip()
-        if heading.startswith("= ") and heading.endswith(" ="):
-            page = "\n".join(current)
-            if page.strip():
-                pages.append({"page": page})
-            current = []
-        current.append(row)
-    page = "\n".join(current)
-    if page.strip():
-        pages.append({"page": page})
-    return pages
-
-
-# task -> converter for local layouts that differ from the official schema. Register more here.
-CONVERTERS: dict[str, Converter] = {
-    "piqa": convert_piqa_original,
-    "arc_easy": convert_arc_query_choices_gold,
-    "arc_challenge": convert_arc_query_choices_gold,
-    "wikitext": convert_wikitext_raw,
-}
-
-
-# ------------------------------------------------------------------------------------ local task YAMLs
-
-
-def _default_cache_dir() -> Path:
-    return runs_dir() / "lm_eval_local"
-
-
-def _file_digest(paths: Iterable[Path]) -> str:
-    h = hashlib.sha256()
-    for p in sorted(paths):
-        h.update(str(p).encode())
-        if p.is_file():
-            with p.open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-    return h.hexdigest()[:16]
-
-
-def _write_jsonl_cached(docs: list[dict], cache_dir: Path, task: str, split: str, source: Path) -> Path:
-    files = [source] if source.is_file() else [p for p in source.rglob("*") if p.is_file()]
-    out = cache_dir / "data" / f"{task}-{_file_digest(files)}" / f"{split}.jsonl"
-    if not out.is_file():
-        atomic_write_text(out, "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
-    return out
-
-
-def _data_files_from_source(
-    task: str, source: Any, cfg: Mapping[str, Any], cache_dir: Path
-) -> dict[str, Path]:
-    """The local source of `task` as {split: absolute data file}, converting it first if needed."""
-    split = eval_split(cfg)
-    if isinstance(source, Mapping):
-        files = {str(k): Path(v).expanduser().resolve() for k, v in source.items()}
-    else:
-        path = Path(source).expanduser().resolve()
-        if not path.exists():
-            raise DataError(f"local data for task {task!r} not found: {path}")
-        converter = CONVERTERS.get(task)
-        docs = converter(path) if converter is not None else None
-        if docs is not None:
-            if not docs:
-                raise DataError(f"local data for task {task!r} at {path} holds no documents")
-            return {split: _write_jsonl_cached(docs, cache_dir, task, split, path)}
-        if path.is_file():
-            files = {split: path}
+def expand_task_names(tasks: str | Sequence[str]) -> list[str]:
+    """Requested names -> lm-eval tasks and groups: "a,b" strings split, a paper table ("table5") and an lm-eval
+    tag replaced by their tasks; one clear error for an unknown name or a duplicate."""
+    items = tasks.split(",") if isinstance(tasks, str) else list(tasks)
+    names: list[str] = []
+    for item in (str(t).strip() for t in items):
+        if not item:
+            continue
+        if item in PAPER_TABLES:
+            names += list(tasks_of(item))
+        elif item in yaml_index().tags and item not in yaml_index().tasks and item not in yaml_index().groups:
+            names += list(yaml_index().tags[item])
         else:
-            data = sorted(p for p in path.iterdir() if p.suffix in _DATA_SUFFIXES and p.is_file())
-            declared = [cfg[k] for k in _SPLIT_KEYS if cfg.get(k)]
-            by_name = {
-                s: [p for p in data if p.stem == s or p.stem.endswith(f"_{s}") or p.stem.startswith(f"{s}_")]
-                for s in declared
-            }
-            files = {s: ps[0] for s, ps in by_name.items() if len(ps) == 1}
-            if not files and len(data) == 1:
-                files = {split: data[0]}
-            if split not in files:
-                raise DataError(
-                    f"local data for task {task!r}: {path} has no file for split {split!r} "
-                    f"(found {[p.name for p in data]}; name it {split}.jsonl or pass {{split: file}})"
-                )
-    for s, f in files.items():
-        if not f.is_file():
-            raise DataError(f"local data file for task {task!r} split {s!r} not found: {f}")
-        if f.suffix not in _DATA_SUFFIXES:
-            raise DataError(
-                f"local data file {f} has an unsupported type (use one of {sorted(_DATA_SUFFIXES)})"
-            )
-    if split not in files:
-        raise DataError(
-            f"local data for task {task!r} lacks its evaluation split {split!r} (got {sorted(files)})"
-        )
-    return files
-
-
-def local_task_config(task: str, source: Any, cache_dir: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The YAML dict that runs the official `task` on a local copy of its data (see the module docstring)."""
-    cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
-    official_yaml = find_task_yaml(task)
-    cfg = official_task_config(task)
-    if "class" in cfg or cfg.get("custom_dataset"):
-        raise EvaluationError(
-            f"task {task!r} builds its dataset in Python; point it at local data in its own way"
-        )
-    files = _data_files_from_source(task, source, cfg, cache_dir)
-    builders = {_DATA_SUFFIXES[f.suffix] for f in files.values()}
-    if len(builders) != 1:
-        raise DataError(
-            f"local data for task {task!r} mixes file types: {sorted(str(f) for f in files.values())}"
-        )
-    local: dict[str, Any] = {
-        "include": str(official_yaml),
-        "task": task,
-        "dataset_path": builders.pop(),
-        "dataset_name": None,
-        "dataset_kwargs": {"data_files": {s: str(f) for s, f in files.items()}},
-    }
-    # Splits the local copy lacks must not be declared: lm-eval reads few-shot docs from them eagerly.
-    for key in _SPLIT_KEYS:
-        if cfg.get(key) and cfg[key] not in files:
-            local[key] = None
-    fewshot = cfg.get("fewshot_config")
-    if isinstance(fewshot, dict) and fewshot.get("split") and fewshot["split"] not in files:
-        local["fewshot_config"] = {k: v for k, v in fewshot.items() if k != "split"}
-    return local
-
-
-def write_local_task(
-    task: str, source: Any, out_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None
-) -> Path:
-    """Write `<out_dir>/<task>.yaml` (for lm_eval --include_path out_dir); returns its path."""
-    import yaml
-
-    cfg = local_task_config(task, source, cache_dir)
-    path = Path(out_dir) / f"{task}.yaml"
-    atomic_write_text(
-        path,
-        "# written by inheritune_core.evaluation: the official task on local data\n"
-        + yaml.safe_dump(cfg, sort_keys=False),
-    )
-    return path
-
-
-def resolve_local_sources(
-    tasks: Sequence[str],
-    data_dir: str | os.PathLike | None | bool = None,
-    local_data: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """task -> local source for the tasks that have one: `local_data` first, then `data_dir`.
-
-    data_dir: folder of local copies, one subfolder per task (named as in SHARED_EVALDATA_FOLDERS or after
-    the task); None means shared_evaldata_dir() when it exists; False disables it (official data only).
-    """
-    sources: dict[str, Any] = {}
-    local_data = dict(local_data or {})
-    unknown = set(local_data) - set(tasks)
-    if unknown:
-        raise EvaluationError(f"local_data names tasks that were not requested: {sorted(unknown)}")
-    if data_dir is None:
-        data_dir = shared_evaldata_dir() if shared_evaldata_dir().is_dir() else False
-    for task in tasks:
-        if task in local_data:
-            sources[task] = local_data[task]
-        elif data_dir is not False:
-            folder = Path(data_dir) / SHARED_EVALDATA_FOLDERS.get(task, task)
-            if folder.exists():
-                sources[task] = folder
-    return sources
+            kind_of(item)  # raises for an unknown name, with close matches
+            names.append(item)
+    if not names:
+        raise EvaluationError("no tasks given")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise EvaluationError(f"duplicate tasks in {names}: {duplicates}")
+    return names
 
 
 # ------------------------------------------------------------------------------------------ evaluate
-
-
-RESULT_COLUMNS: tuple[str, ...] = ("task", "metric", "value", "stderr", "n", "dropped")
-
-
-def _results_table(results: Mapping[str, Any], tasks: Sequence[str], dropped: Mapping[str, int]):
-    import math
-
-    import pandas as pd
-
-    rows = []
-    for task in tasks:
-        metrics = results["results"].get(task)
-        if metrics is None:
-            raise EvaluationError(f"lm-eval returned no results for task {task!r}")
-        n = results.get("n-samples", {}).get(task, {}).get("effective")
-        for key, value in metrics.items():
-            if "," not in key or "_stderr," in key or not isinstance(value, (int, float)):
-                continue
-            metric, filt = key.split(",", 1)
-            stderr = metrics.get(f"{metric}_stderr,{filt}")
-            stderr = float(stderr) if isinstance(stderr, (int, float)) else math.nan
-            name = metric if filt == "none" else f"{metric},{filt}"
-            rows.append(
-                {
-                    "task": task,
-                    "metric": name,
-                    "value": float(value),
-                    "stderr": stderr,
-                    "n": n,
-                    "dropped": dropped.get(task, 0),
-                }
-            )
-    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
 def _default_device() -> str:
@@ -445,81 +132,105 @@ def evaluate(
     device: str | None = None,
     num_fewshot: int | None = None,
     data_dir: str | os.PathLike | None | bool = None,
-    local_data: Mapping[str, Any] | None = None,
+    local_data: str | os.PathLike | Mapping[str, Any] | None = None,
     tokenizer: Any = None,
     export_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     bootstrap_iters: int = 1000,
     seed: int = 1234,
     fit_context: bool = True,
+    sample: str | None = None,
+    strict: bool = True,
+    converters: Mapping[str, Any] | None = None,
 ):
-    """Evaluate a model with lm-evaluation-harness; returns a DataFrame (task, metric, value, stderr, n, dropped).
+    """Evaluate a model with lm-evaluation-harness; returns a DataFrame with RESULT_COLUMNS.
 
     model_or_dir: an exported Hugging Face directory, our GPT or a transformers model (exported first: to
         export_dir if given, else to a temporary folder removed afterwards).
-    tasks: lm-eval task names (a comma-separated string works too); see TABLE1/4/5_TASKS.
-    limit: evaluate the first `limit` documents of each task (a float in (0, 1): that fraction); a mapping
-        gives each task its own limit (tasks it leaves out are evaluated in full).
-    batch_size: default "auto" on CUDA (lm-eval finds the largest that fits), 8 on CPU.
-    num_fewshot: None uses the paper's count per task (TASK_FEWSHOT, 0 elsewhere).
-    data_dir / local_data: where local copies of task data live (see `resolve_local_sources`); tasks with no
-        local copy use lm-eval's official definitions, which download their data (online only).
+    tasks: lm-eval task or group names (a comma-separated string works too), or a paper table ("table5");
+        see TABLE1/4/5_TASKS.
+    limit: score `limit` documents of each task (a float in (0, 1): that fraction); a mapping gives each task
+        its own limit (tasks it leaves out are scored in full). For a group, per subtask.
+    sample: which documents a limit scores: "random" (seeded by `seed`; the default) or "first" (the default
+        for ORDERED_TASKS).
+    num_fewshot: None uses the paper's count per task (TASK_FEWSHOT: MMLU 5-shot, for every subject; 0 elsewhere).
+    local_data: a folder of local copies (one subfolder per task, named after it) or {task: file | folder |
+        {split: file}}; data_dir: a folder consulted for the other tasks (None: ../shared/evaldata when it
+        exists; False: none). Tasks with no local copy use lm-eval's official data (a download; online only).
+    strict: with a folder in local_data, a task whose data is missing (no subfolder, a subject of a group, a
+        split it needs) is an error; False skips it and lists the skipped tasks in one line.
+    converters: {task: function or "module:function"} reading local files in a layout of your own (see
+        converters.register_converter).
     bootstrap_iters: resamples for the stderr of perplexity-type metrics (lm-eval's default is 100000).
-    fit_context: drop the documents of loglikelihood/multiple-choice tasks whose longest continuation does not
-        fit the model's context, before `limit` applies (see `fit_task_to_context`); `n` is then the number of
-        documents scored and `dropped` the number skipped to get them (all documents when there is no limit).
+    fit_context: skip documents whose longest continuation does not fit the model's context (see above);
         False keeps lm-eval's behaviour: such a document fails its task with an EvaluationError.
     """
     import pandas as pd
 
-    task_list = [t.strip() for t in (tasks.split(",") if isinstance(tasks, str) else tasks) if t.strip()]
-    if not task_list:
-        raise EvaluationError("no tasks given")
-    if len(set(task_list)) != len(task_list):
-        raise EvaluationError(f"duplicate tasks in {task_list}")
-    if isinstance(limit, Mapping) and set(limit) - set(task_list):
+    names = expand_task_names(tasks)
+    if isinstance(limit, Mapping) and set(limit) - set(names):
+        raise EvaluationError(f"limit names tasks that were not requested: {sorted(set(limit) - set(names))}")
+    if sample is not None and sample not in SAMPLES:
+        raise EvaluationError(f"sample must be one of {SAMPLES}, got {sample!r}")
+    sources, missing = find_local_sources(names, data_dir, local_data)
+    shots = {n: num_fewshot if num_fewshot is not None else default_shots(n) for n in names}
+    skipped = {n: f"no folder for it in {Path(local_data)}" for n in missing}  # type: ignore[arg-type]
+    prepared = {}
+    for name, source in sources.items():
+        try:
+            prepared[name] = prepare_local(name, source, shots[name], converters)
+        except MissingData as e:
+            skipped[name] = str(e)
+    if skipped:
+        listed = ", ".join(n for n in names if n in skipped)
+        first = next(n for n in names if n in skipped)
+        if strict:
+            raise MissingData(
+                f"no usable local data for {listed} (first: {first}: {skipped[first]}); "
+                "pass strict=False to skip them"
+            )
+        print(f"skipped {len(skipped)} task(s) without local data: {listed}")
+    remaining = [n for n in names if n not in skipped]
+    if not remaining:
         raise EvaluationError(
-            f"limit names tasks that were not requested: {sorted(set(limit) - set(task_list))}"
+            f"no task left to evaluate: every requested task was skipped ({', '.join(names)})"
         )
-    sources = resolve_local_sources(task_list, data_dir, local_data)
-    official = [t for t in task_list if t not in sources]
-    _, known = _task_yaml_index()
-    for task in official:  # fail in a second, not after indexing every built-in task
-        if task not in known:
-            close = difflib.get_close_matches(task, list(known), n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise EvaluationError(f"unknown lm-eval task {task!r}{hint}")
+    for name, task in prepared.items():
+        for note in task.notes:
+            print(f"{name}: {note}")
+        if not task.exact:
+            print(f"{name}: local data is not the official data exactly: {task.describe()}")
+    official = [n for n in remaining if n not in prepared]
     device = device or _default_device()
     if batch_size is None:
         batch_size = "auto" if device.startswith("cuda") else 8
 
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="inheritune-eval-") as tmp:
         model_dir = _model_directory(model_or_dir, tokenizer, export_dir, Path(tmp) / "model")
         yaml_dir = Path(tmp) / "tasks"
-        for task in sources:
-            write_local_task(task, sources[task], yaml_dir, cache_dir)
-        task_manager = _task_manager(yaml_dir if sources else None, include_defaults=bool(official))
-        for task in official:
-            if task not in task_manager.all_tasks:
-                close = difflib.get_close_matches(task, task_manager.all_tasks, n=3)
-                hint = f" (did you mean {', '.join(close)}?)" if close else ""
-                raise EvaluationError(f"unknown lm-eval task {task!r}{hint}")
+        # a group defined from Python over official data still needs its group YAML next to lm-eval's
+        defined = [
+            LocalTask(n, "official", [], {g: group_config(g) for g in group_tree(n)})
+            for n in official
+            if n in USER_GROUPS
+        ]
+        write_local(list(prepared.values()) + defined, yaml_dir, cache_dir)
+        task_manager = _task_manager(
+            yaml_dir if prepared or defined else None, include_defaults=bool(official)
+        )
         lm = _hf_lm(model_dir, batch_size, device)
-        groups: dict[tuple[int, Any], list[str]] = {}  # lm-eval takes one few-shot count and limit per call
-        for task in task_list:
-            shots = num_fewshot if num_fewshot is not None else TASK_FEWSHOT.get(task, 0)
-            task_limit = limit.get(task) if isinstance(limit, Mapping) else limit
-            groups.setdefault((shots, task_limit), []).append(task)
-        frames = []
-        for (shots, task_limit), group in groups.items():
-            specs: list[Any] = list(group)
-            dropped: dict[str, int] = {}
-            if fit_context:
-                specs, dropped = _load_fitted_tasks(lm, group, task_manager, task_limit)
-            results = _run_lm_eval(lm, group, task_manager, shots, task_limit, bootstrap_iters, seed, specs)
-            frames.append(_results_table(results, group, dropped))
-    table = pd.concat(frames, ignore_index=True)
-    table.attrs["data_source"] = {t: (str(sources[t]) if t in sources else "official") for t in task_list}
+        for name in remaining:
+            task_limit = limit.get(name) if isinstance(limit, Mapping) else limit
+            how = sample or ("first" if name in ORDERED_TASKS else "random")
+            rows += _evaluate_name(
+                lm, task_manager, name, shots[name], task_limit, how, seed, fit_context, bootstrap_iters
+            )
+    table = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+    table.attrs["data_source"] = {
+        n: (prepared[n].describe() if n in prepared else "official") for n in remaining
+    }
+    table.attrs["skipped"] = {n: skipped[n] for n in names if n in skipped}
     return table
 
 
@@ -553,54 +264,172 @@ def _hf_lm(model_dir: Path, batch_size, device: str):
     return get_model("hf").create_from_arg_obj(model_args, {"batch_size": batch_size, "device": device})
 
 
-def _run_lm_eval(
+def _evaluate_name(
     lm,
-    tasks: list[str],
     task_manager,
-    num_fewshot: int,
+    name: str,
+    shots: int,
     limit,
-    bootstrap_iters: int,
+    sample: str,
     seed: int,
-    specs: Sequence[Any] | None = None,
+    fit_context: bool,
+    bootstrap_iters: int,
+) -> list[dict[str, Any]]:
+    """The rows of one requested task or group: every subtask scored on its own (timed), groups aggregated
+    from their subtasks' results by lm-eval's own Group.aggregate."""
+    try:
+        loaded = task_manager.load([name])
+    except (FileNotFoundError, ConnectionError, OSError) as e:
+        raise EvaluationError(
+            f"lm-eval could not load data for {name!r}: {type(e).__name__}: {e}".splitlines()[0]
+        ) from e
+    leaf_metrics: dict[str, dict[str, Any]] = {}
+    info: dict[str, dict[str, Any]] = {}
+    for leaf, task in loaded["tasks"].items():
+        t0 = time.perf_counter()
+        chosen = select_documents(task, lm, limit, sample, seed, fit_context)
+        _report_selection(leaf, chosen, lm, fit_context)
+        results = _run_lm_eval(lm, task, task_manager, shots, chosen.indices, bootstrap_iters, seed)
+        leaf_metrics[leaf] = results["results"][leaf]
+        info[leaf] = {
+            "n": results["n-samples"][leaf]["effective"],
+            "dropped": chosen.dropped,
+            "wall_s": time.perf_counter() - t0,
+        }
+    parent: dict[str, str] = {}
+    for group, children in loaded.get("group_map", {}).items():
+        for child in children:
+            parent.setdefault(str(child), str(group))
+    for gname, group in loaded["groups"].items():
+        leaves = [t.task_name for t in group.get_all_tasks()]
+        leaf_metrics[gname] = group.aggregate(leaf_metrics)
+        info[gname] = {
+            "n": sum(info[t]["n"] for t in leaves),
+            "dropped": sum(info[t]["dropped"] for t in leaves),
+            "wall_s": sum(info[t]["wall_s"] for t in leaves),
+        }
+    scored = "all" if limit is None else sample
+    rows: list[dict[str, Any]] = []
+    for item in _hierarchy_order(name, loaded):
+        base = {
+            **info[item],
+            "shots": shots,
+            "sample": scored,
+            "seed": seed if scored == "random" else None,
+            "group": parent.get(item, ""),
+        }
+        rows += _metric_rows(item, leaf_metrics[item], base)
+    return rows
+
+
+def _hierarchy_order(name: str, loaded: Mapping[str, Any]) -> list[str]:
+    """The requested item first, then (for a group) each child, depth first, in lm-eval's order."""
+    group_map = {str(k): [str(c) for c in v] for k, v in loaded.get("group_map", {}).items()}
+    known = set(loaded["tasks"]) | set(loaded["groups"])
+    order: list[str] = []
+
+    def visit(item: str) -> None:
+        if item in known and item not in order:
+            order.append(item)
+        for child in group_map.get(item, []):
+            visit(child)
+
+    visit(name)
+    order += [t for t in list(loaded["groups"]) + list(loaded["tasks"]) if t not in order]
+    return order
+
+
+def _metric_rows(task: str, metrics: Mapping[str, Any], base: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, value in metrics.items():
+        if (
+            "," not in key
+            or "_stderr," in key
+            or not isinstance(value, (int, float))
+            or isinstance(value, bool)
+        ):
+            continue
+        metric, filt = key.split(",", 1)
+        stderr = metrics.get(f"{metric}_stderr,{filt}")
+        stderr = float(stderr) if isinstance(stderr, (int, float)) else math.nan
+        name = metric if filt == "none" else f"{metric},{filt}"
+        rows.append({"task": task, "metric": name, "value": float(value), "stderr": stderr, **base})
+    return rows
+
+
+@contextmanager
+def _without_environment_report():
+    """lm-eval's simple_evaluate ends by collecting an environment report (torch's collect_env: ~0.6 s of
+    subprocesses) that these results never read; with one call per subtask (57 for MMLU) it would dominate."""
+    from lm_eval import evaluator
+
+    original = evaluator.add_env_info
+    evaluator.add_env_info = lambda storage: None
+    try:
+        yield
+    finally:
+        evaluator.add_env_info = original
+
+
+def _run_lm_eval(
+    lm, task, task_manager, num_fewshot: int, indices: Sequence[int] | None, bootstrap_iters: int, seed: int
 ) -> dict:
-    """lm-eval's simple_evaluate on `specs` (task names or built Task/Group objects; default: `tasks`)."""
+    """lm-eval's simple_evaluate on one built task, scoring the documents `indices` (None: all). The task
+    manager is passed on: without one, simple_evaluate indexes every built-in task YAML again (~15 s)."""
     from lm_eval import simple_evaluate
 
-    t0 = time.perf_counter()
+    name = task.task_name
     try:
-        results = simple_evaluate(
-            model=lm,
-            tasks=list(specs if specs is not None else tasks),
-            num_fewshot=num_fewshot,
-            limit=limit,
-            task_manager=task_manager,
-            log_samples=False,
-            bootstrap_iters=bootstrap_iters,
-            random_seed=seed,
-            numpy_random_seed=seed,
-            torch_random_seed=seed,
-            fewshot_random_seed=seed,
-        )
+        with _without_environment_report():
+            results = simple_evaluate(
+                model=lm,
+                tasks=[task],
+                task_manager=task_manager,
+                num_fewshot=num_fewshot,
+                samples={name: list(indices)} if indices is not None else None,
+                log_samples=False,
+                bootstrap_iters=bootstrap_iters,
+                random_seed=seed,
+                numpy_random_seed=seed,
+                torch_random_seed=seed,
+                fewshot_random_seed=seed,
+            )
     except AssertionError as e:
         # lm-eval asserts that every continuation fits the model's context; say so instead of a bare assert.
         raise EvaluationError(
-            f"a document of {tasks} does not fit the model's context window; evaluate a model with a longer "
-            "block_size (n_positions)"
+            f"a document of {name!r} does not fit the model's context window; evaluate a model "
+            "with a longer block_size (n_positions), or keep fit_context=True"
         ) from e
     except (FileNotFoundError, ConnectionError, OSError) as e:
         raise EvaluationError(
-            f"lm-eval could not load data for {tasks}: {type(e).__name__}: {e}".splitlines()[0]
+            f"lm-eval could not load data for {name!r}: {type(e).__name__}: {e}".splitlines()[0]
         ) from e
     if results is None:
         raise EvaluationError("lm-eval returned no results (non-zero rank process?)")
-    results["wall_time_s"] = time.perf_counter() - t0
+    if name not in results["results"]:
+        raise EvaluationError(f"lm-eval returned no results for task {name!r}")
     return results
 
 
-# ------------------------------------------------------------------------- fitting the model's context
+# ------------------------------------------------------------------- choosing the documents to score
 
 # Output types whose requests lm-eval scores with `loglikelihood`, asserting continuation length <= max_length.
 _LOGLIKELIHOOD_TYPES = ("loglikelihood", "multiple_choice")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The documents of a task to score: their indices in the evaluation split (None: all, in order), how many
+    were skipped for not fitting the context (and the longest of those), and the split's size."""
+
+    indices: tuple[int, ...] | None
+    dropped: int
+    longest: int
+    total: int
+
+    @property
+    def kept(self) -> int:
+        return self.total if self.indices is None else len(self.indices)
 
 
 def _continuation_tokens(lm, context: str, continuation: str) -> int:
@@ -656,75 +485,89 @@ def longest_continuation(task, doc: Mapping[str, Any], lm) -> int:
     )
 
 
-def fit_task_to_context(task, lm, limit: int | float | None = None) -> tuple[int, int, int]:
-    """Keep only the documents of `task` whose continuations all fit `lm.max_length`; returns (kept, dropped, longest).
-
-    The task object is changed in place: the method its `eval_docs` reads (test_docs or validation_docs) is
-    replaced on the instance by one returning the kept documents, so lm-eval's `limit`, request building and
-    metrics then see only those (few-shot examples still come from the untouched dataset). With an integer
-    `limit`, documents are examined in order only until `limit` of them fit: `dropped` counts the documents
-    skipped on the way. Tasks of other output types (rolling loglikelihood, generation) are left as they are.
-    """
-    if getattr(task, "OUTPUT_TYPE", None) not in _LOGLIKELIHOOD_TYPES:
-        return len(task.eval_docs), 0, 0
-    max_length = int(lm.max_length)
+def select_documents(
+    task,
+    lm,
+    limit: int | float | None = None,
+    sample: str = "random",
+    seed: int = 1234,
+    fit_context: bool = True,
+) -> Selection:
+    """The documents of `task` to score: `limit` of them (all when None; a float in (0, 1): that fraction,
+    rounded up as lm-eval does), the first ones or a random sample (random.Random(seed) shuffles the indices),
+    skipping documents whose continuation does not fit `lm.max_length` when fit_context (loglikelihood tasks).
+    Documents are examined in that order until enough fit, so `dropped` counts those skipped on the way; the
+    chosen indices are returned in file order."""
+    if sample not in SAMPLES:
+        raise EvaluationError(f"sample must be one of {SAMPLES}, got {sample!r}")
     docs = task.eval_docs
-    enough = int(limit) if limit is not None and limit >= 1 else None
+    total = len(docs)
+    if limit is None:
+        wanted = total
+    elif isinstance(limit, float) and 0 < limit < 1:
+        wanted = int(math.ceil(total * limit))
+    else:
+        wanted = min(int(limit), total)
+    order = list(range(total))
+    if sample == "random":
+        random.Random(seed).shuffle(order)
+    fits = fit_context and getattr(task, "OUTPUT_TYPE", None) in _LOGLIKELIHOOD_TYPES
+    if not fits:
+        chosen = sorted(order[:wanted])
+        return Selection(None if chosen == list(range(total)) else tuple(chosen), 0, 0, total)
+    max_length = int(lm.max_length)
     kept: list[int] = []
     dropped, longest = 0, 0
     with _compiled_templates_cached():
-        for index, doc in enumerate(docs):
-            if enough is not None and len(kept) >= enough:
+        for index in order:
+            if len(kept) >= wanted:
                 break
-            length = longest_continuation(task, doc, lm)
+            length = longest_continuation(task, docs[index], lm)
             if length <= max_length:
                 kept.append(index)
             else:
                 dropped += 1
                 longest = max(longest, length)
-    if dropped:
-        fitted = docs.select(kept) if hasattr(docs, "select") else [docs[i] for i in kept]
+    if not kept:
+        raise EvaluationError(
+            f"no document of task {task.task_name!r} fits the model's context of {max_length} "
+            f"tokens ({dropped} documents examined)"
+        )
+    kept.sort()
+    return Selection(None if kept == list(range(total)) else tuple(kept), dropped, longest, total)
+
+
+def fit_task_to_context(task, lm, limit: int | float | None = None) -> tuple[int, int, int]:
+    """The first `limit` documents of `task` that fit `lm.max_length`: (kept, dropped, longest dropped).
+
+    The task object is changed in place: the method its `eval_docs` reads (test_docs or validation_docs) is
+    replaced on the instance by one returning the kept documents, for callers that hand the task to lm-eval
+    themselves. Tasks of other output types (rolling loglikelihood, generation) are left as they are.
+    """
+    if getattr(task, "OUTPUT_TYPE", None) not in _LOGLIKELIHOOD_TYPES:
+        return len(task.eval_docs), 0, 0
+    chosen = select_documents(task, lm, limit, "first", fit_context=True)
+    if chosen.indices is not None and chosen.dropped:
+        docs = task.eval_docs
+        fitted = (
+            docs.select(list(chosen.indices))
+            if hasattr(docs, "select")
+            else [docs[i] for i in chosen.indices]
+        )
         source = "test_docs" if task.has_test_docs() else "validation_docs"
         setattr(task, source, lambda: fitted)  # instance attribute shadows the method: eval_docs uses it
-    return len(kept), dropped, longest
+    return chosen.kept, chosen.dropped, chosen.longest
 
 
-def _load_fitted_tasks(lm, tasks: list[str], task_manager, limit) -> tuple[list[Any], dict[str, int]]:
-    """Build `tasks` (names, groups, tags) with lm-eval's TaskManager and fit every leaf task to the context.
-
-    Returns the top-level Task/Group objects for simple_evaluate (which accepts built objects as well as
-    names) and {task: documents dropped}, groups summing their leaves.
-    """
-    loaded = task_manager.load(tasks)
-    dropped: dict[str, int] = {}
-    max_length = int(lm.max_length)
-    for name, task in loaded["tasks"].items():
-        kept, n_dropped, longest = fit_task_to_context(task, lm, limit)
-        dropped[name] = n_dropped
-        if kept == 0:
-            raise EvaluationError(
-                f"no document of task {name!r} fits the model's context of {max_length} tokens "
-                f"({n_dropped} documents examined)"
-            )
-        if n_dropped:
-            print(
-                f"{name}: dropped {n_dropped} of {kept + n_dropped} documents examined: a continuation is longer "
-                f"than the model's context of {max_length} tokens (longest {longest}); scoring {kept}"
-            )
-        elif getattr(task, "OUTPUT_TYPE", None) in _LOGLIKELIHOOD_TYPES:
-            print(
-                f"{name}: every one of the {kept} documents examined fits the model's context of {max_length} tokens"
-            )
-    children = {
-        id(child)
-        for group in loaded["groups"].values()
-        for child in group.get_all_tasks(recursive=False) + group.get_all_groups(recursive=False)
-    }
-    for name, group in loaded["groups"].items():
-        dropped[name] = sum(dropped.get(t.task_name, 0) for t in group.get_all_tasks())
-    top = [g for g in loaded["groups"].values() if id(g) not in children]
-    top += [t for t in loaded["tasks"].values() if id(t) not in children]
-    return top, dropped
+def _report_selection(name: str, chosen: Selection, lm, fit_context: bool) -> None:
+    if not fit_context:
+        return
+    if chosen.dropped:
+        print(
+            f"{name}: dropped {chosen.dropped} of {chosen.kept + chosen.dropped} documents examined: a continuation "
+            f"is longer than the model's context of {int(lm.max_length)} tokens (longest {chosen.longest}); "
+            f"scoring {chosen.kept}"
+        )
 
 
 def write_results(table, path: str | os.PathLike) -> Path:
@@ -737,13 +580,13 @@ def write_results(table, path: str | os.PathLike) -> Path:
 # -------------------------------------------------------------------------------------------------- CLI
 
 
-def _parse_local(items: Sequence[str]) -> dict[str, str]:
+def _parse_pairs(items: Sequence[str], flag: str, what: str) -> dict[str, str]:
     out = {}
     for item in items:
         if "=" not in item:
-            raise EvaluationError(f"--local expects TASK=PATH, got {item!r}")
-        task, path = item.split("=", 1)
-        out[task] = path
+            raise EvaluationError(f"{flag} expects TASK={what}, got {item!r}")
+        task, value = item.split("=", 1)
+        out[task] = value
     return out
 
 
@@ -753,29 +596,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="evaluate an exported Hugging Face model directory")
-    run.add_argument("--model", required=True, help="exported Hugging Face directory (see hf.export_hf)")
-    run.add_argument("--tasks", required=True, help="comma-separated lm-eval task names")
-    run.add_argument("--limit", type=float, default=None)
+    run.add_argument(
+        "--model", required=True, help="exported Hugging Face directory (see models.hf.export_hf)"
+    )
+    run.add_argument(
+        "--tasks", required=True, help="comma-separated lm-eval tasks or groups, or table1/table4/table5"
+    )
+    run.add_argument("--limit", type=float, default=None, help="documents per task (a fraction when below 1)")
+    run.add_argument("--sample", choices=SAMPLES, default=None, help="which documents --limit scores")
+    run.add_argument("--seed", type=int, default=1234)
     run.add_argument("--batch-size", default=None)
     run.add_argument("--device", default=None)
-    run.add_argument("--num-fewshot", type=int, default=None)
+    run.add_argument("--num-fewshot", type=int, default=None, help="default: the paper's (MMLU 5, else 0)")
     run.add_argument(
-        "--data-dir", default=None, help="folder of local task data (default ../shared/evaldata)"
+        "--local-data", default=None, metavar="FOLDER", help="folder of local copies, one subfolder per task"
+    )
+    run.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="skip (and list) tasks whose local data is missing instead of failing",
+    )
+    run.add_argument(
+        "--data-dir", default=None, help="folder consulted for other tasks (default ../shared/evaldata)"
     )
     run.add_argument("--local", nargs="*", default=[], metavar="TASK=PATH", help="local data for a task")
+    run.add_argument(
+        "--converter",
+        nargs="*",
+        default=[],
+        metavar="TASK=MODULE:FUNCTION",
+        help="read a task's local files with your own function",
+    )
     run.add_argument("--out", default=None, help="CSV to write (default: print)")
     run.add_argument(
         "--no-fit-context",
         action="store_true",
-        help="fail on documents longer than the model's context instead of dropping them",
+        help="fail on documents longer than the model's context instead of skipping them",
     )
     tasks = sub.add_parser("tasks", help="write local task YAMLs for `lm_eval --include_path DIR`")
     tasks.add_argument("--tasks", default=",".join(SHARED_EVALDATA_FOLDERS))
     tasks.add_argument("--out", required=True)
+    tasks.add_argument("--local-data", default=None, metavar="FOLDER")
     tasks.add_argument("--data-dir", default=None)
     tasks.add_argument("--local", nargs="*", default=[], metavar="TASK=PATH")
+    tasks.add_argument("--converter", nargs="*", default=[], metavar="TASK=MODULE:FUNCTION")
+    tasks.add_argument("--num-fewshot", type=int, default=None)
     args = parser.parse_args(argv)
     try:
+        converters = _parse_pairs(args.converter, "--converter", "MODULE:FUNCTION")
+        local = _parse_pairs(args.local, "--local", "PATH")
+        if args.local_data and local:
+            raise EvaluationError("give either --local-data FOLDER or --local TASK=PATH, not both")
+        local_data = args.local_data or local
         if args.command == "run":
             limit = int(args.limit) if args.limit is not None and args.limit >= 1 else args.limit
             bs = args.batch_size
@@ -788,21 +660,37 @@ def main(argv: Sequence[str] | None = None) -> int:
                 device=args.device,
                 num_fewshot=args.num_fewshot,
                 data_dir=args.data_dir,
-                local_data=_parse_local(args.local),
+                local_data=local_data,
                 fit_context=not args.no_fit_context,
+                sample=args.sample,
+                seed=args.seed,
+                strict=not args.skip_missing,
+                converters=converters,
             )
             if args.out:
                 print(f"wrote {write_results(table, args.out)}")
             else:
                 print(table.to_string(index=False))
         else:
-            names = [t for t in args.tasks.split(",") if t]
-            sources = resolve_local_sources(names, args.data_dir, _parse_local(args.local))
-            missing = [t for t in names if t not in sources]
+            names = expand_task_names(args.tasks)
+            sources, missing = find_local_sources(names, args.data_dir, local_data)
+            missing += [t for t in names if t not in sources and t not in missing]
             if missing:
-                raise EvaluationError(f"no local data for {missing} (use --data-dir or --local TASK=PATH)")
-            for task, source in sources.items():
-                print(write_local_task(task, source, args.out))
+                raise MissingData(
+                    f"no local data for {missing} (use --local-data FOLDER, --data-dir or --local TASK=PATH)"
+                )
+            # Every task is converted and checked before any file is written: a bad one leaves nothing behind.
+            prepared = [
+                prepare_local(
+                    t,
+                    sources[t],
+                    args.num_fewshot if args.num_fewshot is not None else default_shots(t),
+                    converters,
+                )
+                for t in names
+            ]
+            for path in write_local(prepared, args.out):
+                print(path)
             print(
                 f"lm_eval --model hf --model_args pretrained=EXPORT_DIR --include_path {Path(args.out).resolve()} "
                 f"--tasks {','.join(names)}"
@@ -814,18 +702,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = [
-    "CONVERTERS",
+    "RESULT_COLUMNS",
+    "SAMPLES",
+    "Selection",
     "evaluate",
+    "expand_task_names",
+    "select_documents",
+    "fit_task_to_context",
+    "longest_continuation",
+    "write_results",
+    "main",
+    "register_converter",
+    "define_group",
+    # re-exported from .local for callers of the earlier single module
     "find_task_yaml",
     "official_task_config",
     "local_task_config",
     "write_local_task",
     "resolve_local_sources",
-    "write_results",
-    "convert_piqa_original",
-    "convert_arc_query_choices_gold",
-    "convert_wikitext_raw",
-    "RESULT_COLUMNS",
-    "fit_task_to_context",
-    "longest_continuation",
 ]

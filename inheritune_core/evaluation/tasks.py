@@ -111,6 +111,21 @@ SHARED_EVALDATA_FOLDERS: dict[str, str] = {
     "arc_easy": "arc_easy",
     "wikitext": "wikitext2_raw",
 }
+# A folder of local copies holds one subfolder per task, named after the task (any case) or one of these names
+# the benchmarks' own releases and other frameworks use for it.
+LOCAL_FOLDER_NAMES: dict[str, tuple[str, ...]] = {
+    "wsc273": ("winograd_wsc", "winograd", "wsc"),
+    "truthfulqa_mc2": ("truthfulqa", "truthful_qa"),
+    "truthfulqa_mc1": ("truthfulqa", "truthful_qa"),
+    "wikitext": ("wikitext2_raw", "wikitext-2-raw-v1", "wikitext-2-raw"),
+    "lambada_openai": ("lambada",),
+    "mnli": ("multinli",),
+    "logiqa": ("logi_qa",),
+    "mmlu": ("hendrycks_test",),
+}
+# Tasks whose documents are consecutive parts of one text (WikiText's pages): `limit` keeps the first N there;
+# elsewhere it scores a seeded random sample, because release files are often sorted (by answer, topic, source).
+ORDERED_TASKS: frozenset[str] = frozenset({"wikitext"})
 
 __all__ = [
     "PaperTask",
@@ -127,6 +142,8 @@ __all__ = [
     "TASK_FEWSHOT",
     "COLUMN_LABELS",
     "SHARED_EVALDATA_FOLDERS",
+    "LOCAL_FOLDER_NAMES",
+    "ORDERED_TASKS",
     "TABLE5_ZERO_SHOT_COLUMNS",
     "MMLU_COLUMN",
     "tasks_of",

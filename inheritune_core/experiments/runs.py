@@ -11,8 +11,9 @@ Every training run of the notebooks goes through `run_or_load(spec, build_and_tr
   `ckpt.pt` and `result.json` (written last, so result.json means finished).
 - `run_or_load`: result.json present -> read back (no torch import, no training); otherwise call
   `build_and_train(run_dir)`, which trains with `resume=True`, so a checkpoint left by an interrupted run is
-  resumed rather than restarted. A file lock keeps two processes (e.g. two notebooks under `make -j`) from
-  training the same run at once.
+  resumed rather than restarted. The run folder's lock (`io.run_folder_lock`, the trainer's too) keeps two
+  processes (e.g. two notebooks under `make -j`) from training the same run at once: the second one prints
+  whom it waits for, waits, then reads the finished run back.
 - `reference_run(preset, scale, data)` trains a reference model of a size and scale once; every notebook
   that needs it gets the same folder.
 
@@ -22,26 +23,21 @@ previous complete CSV or none, never a partial one).
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import get_preset, get_scale, scaled_layers
-from ..data.tokens import TokenData
+from ..data.tokens import CONTENT_KEY, TokenData
 from ..errors import ConfigError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, read_metrics, run_folder_lock
 from ..paths import runs_dir as default_runs_dir
 
 HASH_CHARS = 12
-# TrainConfig fields that do not change what a run computes (the trainer's own resume rule agrees).
-NON_IDENTIFYING_TRAIN_FIELDS = ("out_dir", "device", "progress", "compile", "log_interval")
 SPEC_FILE, RESULT_FILE, CHECKPOINT_FILE, METRICS_FILE = "spec.json", "result.json", "ckpt.pt", "metrics.csv"
 
 # How many runs this process actually trained (tests and notebooks use it to show that cached runs are reused).
@@ -81,7 +77,22 @@ def data_fingerprint(data: TokenData | str | os.PathLike) -> str:
         if not meta_path.is_file():
             raise ConfigError(f"{meta_path} is missing: {data} is not a prepared corpus")
         meta = json.loads(meta_path.read_text())
-    return short_hash({k: v for k, v in meta.items() if k not in VOLATILE_META_KEYS})
+    return short_hash(
+        {k: v for k, v in _without_cached_contents(meta).items() if k not in VOLATILE_META_KEYS}
+    )
+
+
+def _without_cached_contents(meta: dict[str, Any]) -> dict[str, Any]:
+    """meta.json less the token files' cached `content` (data.tokens): opening a corpus for the first time
+    writes it, and that must not change the fingerprint of a corpus, nor the runs made on it."""
+    splits = meta.get("splits")
+    if not isinstance(splits, dict):
+        return meta
+    clean = {
+        k: {f: v for f, v in s.items() if f != CONTENT_KEY} if isinstance(s, dict) else s
+        for k, s in splits.items()
+    }
+    return {**meta, "splits": clean}
 
 
 @dataclass(frozen=True)
@@ -148,7 +159,7 @@ def make_spec(
     train_overrides and become part of the identity. `data` is a TokenData or a fingerprint string.
     """
     from ..models.gpt import GPTConfig
-    from ..training.trainer import TrainConfig
+    from ..training.trainer import NON_IDENTIFYING_TRAIN_FIELDS, TrainConfig, identifying_train_config
 
     get_preset(preset)
     sc = get_scale(scale)
@@ -160,9 +171,9 @@ def make_spec(
     if steps is not None:
         overrides["max_steps"] = int(steps)
     overrides = {k: v for k, v in overrides.items() if k not in NON_IDENTIFYING_TRAIN_FIELDS}
-    train_cfg = TrainConfig.from_preset(preset, scale, out_dir="<run_dir>", **overrides).to_dict()
-    for key in NON_IDENTIFYING_TRAIN_FIELDS:
-        train_cfg.pop(key, None)
+    train_cfg = identifying_train_config(
+        TrainConfig.from_preset(preset, scale, out_dir="<run_dir>", **overrides)
+    )
     parent_ids = tuple(p.run_id if isinstance(p, RunRecord) else str(p) for p in parents)
     fingerprint = data if isinstance(data, str) else data_fingerprint(data)
     return RunSpec(
@@ -199,7 +210,21 @@ class RunRecord:
 
     @property
     def final_val_loss(self) -> float:
-        return float(self.result["final_val_loss"])
+        """The whole-split validation loss (`training.validation`) when the run recorded one (every GPT-2
+        experiment does); else the trainer's last periodic evaluation (runs that skip the full split)."""
+        return float(self.result.get("val_loss_full", self.result["final_val_loss"]))
+
+    @property
+    def val_loss_se(self) -> float | None:
+        """Standard error of `final_val_loss` (None when the run has no whole-split validation)."""
+        se = self.result.get("val_loss_se")
+        return None if se is None else float(se)
+
+    @property
+    def tokens(self) -> int | None:
+        """Tokens this run's final model has been trained on (result.json's tokens_seen)."""
+        tokens = self.result.get("tokens_seen")
+        return None if tokens is None else int(tokens)
 
     @property
     def steps(self) -> int:
@@ -224,11 +249,7 @@ class RunRecord:
         path = (self.run_dir / stage_dir if stage_dir is not None else self.final_dir) / METRICS_FILE
         if not path.is_file():
             raise ConfigError(f"{path} is missing: the run folder {self.run_dir} is incomplete")
-        with open(path, newline="") as f:
-            return [
-                {k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
-                for row in csv.DictReader(f)
-            ]
+        return read_metrics(path)
 
     def load_model(self, device: str = "cpu"):
         """The trained GPT (weights from ckpt.pt), on `device`, in eval mode."""
@@ -244,24 +265,17 @@ def run_dir_for(spec: RunSpec, runs_dir: str | os.PathLike | None = None) -> Pat
     return (Path(runs_dir) if runs_dir is not None else default_runs_dir()) / spec.run_id
 
 
-@contextlib.contextmanager
-def _run_lock(run_dir: Path) -> Iterator[None]:
-    """An exclusive lock on run_dir/.lock: a second process wanting the same run waits, then reads it back."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / ".lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _read_result(run_dir: Path) -> dict[str, Any]:
     path = run_dir / RESULT_FILE
     try:
-        return json.loads(path.read_text())
+        result = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path} is corrupt ({e}); delete the run folder {run_dir} to retrain it") from None
+    if not isinstance(result, dict) or "final_val_loss" not in result:
+        raise ConfigError(
+            f"{path} is corrupt (not a run's result); delete the run folder {run_dir} to retrain it"
+        )
+    return result
 
 
 def _check_spec_file(spec: RunSpec, run_dir: Path) -> None:
@@ -270,7 +284,10 @@ def _check_spec_file(spec: RunSpec, run_dir: Path) -> None:
     if not path.is_file():
         atomic_write_json(path, spec.identity())
         return
-    saved = json.loads(path.read_text())
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path} is corrupt ({e}); move the folder {run_dir} away to rerun") from None
     if canonical_json(saved) != canonical_json(spec.identity()):
         raise ConfigError(f"{path} describes another run than {spec.run_id}; move the folder away to rerun")
 
@@ -290,7 +307,7 @@ def run_or_load(
         _check_spec_file(spec, run_dir)
         TRAINING_COUNTER["loaded"] += 1
         return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=False)
-    with _run_lock(run_dir):
+    with run_folder_lock(run_dir):  # the trainer's lock: a second process waits, then reads it back
         _check_spec_file(spec, run_dir)
         if (run_dir / RESULT_FILE).is_file():  # another process finished it while we waited
             TRAINING_COUNTER["loaded"] += 1
@@ -318,8 +335,13 @@ def train_spec(
     device: str = "cpu",
     runs_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    full_validation: bool = True,
 ) -> RunRecord:
-    """`run_or_load` with the usual trainer call: build the model (and teacher) only if training is needed."""
+    """`run_or_load` with the usual trainer call: build the model (and teacher) only if training is needed.
+
+    full_validation: score the trained model on the whole validation split (`training.validation`) and put
+    val_loss_full / val_loss_se / val_tokens into result.json: the number the tables and parity decisions use.
+    """
     from ..training.trainer import train
 
     if data_fingerprint(data) != spec.data:
@@ -329,15 +351,60 @@ def train_spec(
         model = make_model()
         if model.config.to_dict() != dict(spec.model_config):
             raise ConfigError(f"{spec.run_id}: the built model's config differs from the spec's model_config")
+        cfg = train_config_for(spec, run_dir, device, progress)
+
+        def whole_split(trained) -> dict[str, Any]:
+            from ..training.validation import validation_loss
+
+            return validation_loss(trained, data, cfg.block_size, dtype=cfg.dtype).to_result()
+
         return train(
             model,
             data,
-            train_config_for(spec, run_dir, device, progress),
+            cfg,
             teacher=teacher() if teacher is not None else None,
             resume=True,
+            final_eval=whole_split if full_validation else None,
         )
 
-    return run_or_load(spec, build_and_train, runs_dir)
+    record = run_or_load(spec, build_and_train, runs_dir)
+    if full_validation and "val_loss_full" not in record.result:
+        record = _complete_result(record, data, device, teacher)
+    return record
+
+
+def _complete_result(
+    record: RunRecord, data: TokenData, device: str, teacher: Callable[[], Any] | None
+) -> RunRecord:
+    """A run that finished before result.json recorded the whole-split validation and the accounting (its
+    hash is the same: training did not change): compute them from its checkpoint, without training, and add
+    them to result.json atomically."""
+    from ..data.sampling import make_sampler
+    from ..training.accounting import run_accounting
+    from ..training.validation import validation_loss
+
+    cfg = train_config_for(record.spec, record.run_dir, device, progress=False)
+    with run_folder_lock(record.run_dir):
+        result = _read_result(record.run_dir)
+        if "val_loss_full" not in result:
+            model = record.load_model(device)
+            extra = validation_loss(model, data, cfg.block_size, dtype=cfg.dtype).to_result()
+            if "sampler_end" not in result:
+                sampler = make_sampler(
+                    cfg.sampler,
+                    data.split("train"),
+                    cfg.micro_batch,
+                    cfg.block_size,
+                    seed=cfg.seed,
+                    offset=cfg.sampler_offset,
+                )
+                per_step = cfg.batch_tokens // (cfg.micro_batch * cfg.block_size)  # global micro-batches
+                sampler.consumed = int(result["steps"]) * per_step
+                t = teacher() if teacher is not None else None
+                extra.update(run_accounting(model, cfg, sampler, result["steps"], result["tokens_seen"], t))
+            result = {**result, **extra}
+            atomic_write_json(record.run_dir / RESULT_FILE, result)
+    return RunRecord(record.spec, record.run_dir, result, record.trained_now)
 
 
 def reference_run(
@@ -388,7 +455,10 @@ def result_row(
     metric: str = "val_loss",
     value: float | None = None,
 ) -> dict[str, Any]:
-    """One tidy table row for a run (the paper_reported format plus scale, seed and the run's hash)."""
+    """One tidy table row for a run (the paper_reported format plus tokens, the validation loss's standard
+    error `se` and the tokens it was measured on, scale, seed and the run's hash)."""
+    own_loss = value is None and metric == "val_loss"
+    se = record.val_loss_se if own_loss else None
     return {
         "table": table,
         "model": model,
@@ -396,8 +466,11 @@ def result_row(
         "method": method,
         "layers": record.layers,
         "steps": record.steps,
+        "tokens": "" if record.tokens is None else record.tokens,
         "metric": metric,
         "value": record.final_val_loss if value is None else value,
+        "se": "" if se is None else se,
+        "val_tokens": record.result.get("val_tokens", "") if own_loss else "",
         "scale": record.spec.scale,
         "seed": record.spec.seed,
         "run_hash": record.hash,

@@ -21,7 +21,8 @@ reference layers 4..7 equals `GPT(4 layers)` loaded with those weights, and its 
 reference's layer-4 attention (that would need a 1/5 scale at index 0). `GPT.reindex_layers()` enforces it.
 
 Which baseline uses which function (the paper's names):
-- Inheritune (Algorithm 1): `inherit` (first n layers), then `grow` (the reference's next layers); `recipe.py`.
+- Inheritune (Algorithm 1, `recipe.py`): `inherit` (first n layers) every round, the paper's reading; `grow`
+  (the trained model plus the reference's next layers) for `growth="continue"`.
 - Table 3 ablation: `inherit(..., parts="attn_ln" | "mlp_ln" | "attn_mlp" | "all")`.
 - Random initialisation: `random_init`.
 - Stacking: train `random_init` at k/4 layers, then `stack` (0..m-1 copied onto m..2m-1), retrain.

@@ -10,6 +10,14 @@ conversion is a copy with two differences:
 The attention scale 1/(layer_idx+1) (Appendix C.1) is HF's own `scale_attn_by_inverse_layer_idx` flag, and
 our MLP's exact GELU is HF's "gelu" (not "gelu_new", the tanh approximation real GPT-2 checkpoints use).
 
+Releases of transformers before 5.4.0 honour that flag only in their eager attention: under SDPA, their
+default, GPT-2 called `scaled_dot_product_attention` without the scale, so an exported model silently computed
+another function (huggingface/transformers issue #44380; fixed by PR #44397, first released in 5.4.0, where
+GPT2Attention passes `scaling=self.scaling`). Writing `attn_implementation: "eager"` into config.json is no
+cure: 4.x's `from_dict` overwrites that key with the caller's argument (None, so SDPA again). The package
+therefore requires transformers >= 5.4.0, and `gpt_to_hf` / `load_hf` refuse, with one line, a layer-scaled
+model on an older install.
+
 `export_hf` writes a directory that `AutoModelForCausalLM.from_pretrained` and `GPT2TokenizerFast` load with
 no network: safetensors weights plus tokenizer files regenerated from the offline tiktoken GPT-2 ranks file.
 """
@@ -17,6 +25,7 @@ no network: safetensors weights plus tokenizer files regenerated from the offlin
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import tempfile
@@ -39,6 +48,30 @@ if TYPE_CHECKING:  # transformers is heavy to import; only the functions below n
 
 PARITY_TOLERANCE = 1e-4  # max |logit difference| allowed between a model and its conversion (fp32)
 EOT_STRING = "<|endoftext|>"
+# First transformers release whose GPT-2 SDPA/flash attention applies scale_attn_by_inverse_layer_idx (PR #44397).
+LAYER_SCALE_SDPA_FIX = "5.4.0"
+
+
+def transformers_version() -> str:
+    """The installed transformers distribution's version."""
+    from importlib.metadata import version
+
+    return version("transformers")
+
+
+def check_layer_scale_support(scaled: bool = True) -> None:
+    """ConfigError when the installed transformers would drop the 1/(layer+1) attention scale under SDPA."""
+    if not scaled:
+        return
+    from packaging.version import Version
+
+    installed = transformers_version()
+    if Version(installed) < Version(LAYER_SCALE_SDPA_FIX):
+        raise ConfigError(
+            f"transformers {installed} ignores scale_attn_by_inverse_layer_idx under its default "
+            f"SDPA attention (fixed in {LAYER_SCALE_SDPA_FIX}, PR #44397): pip install "
+            f"'transformers>={LAYER_SCALE_SDPA_FIX}'"
+        )
 
 
 # ----------------------------------------------------------------------------------------- conversions
@@ -111,6 +144,7 @@ def gpt_to_hf(model: GPT) -> GPT2LMHeadModel:
     if not isinstance(model, GPT):
         raise TypeError(f"gpt_to_hf expects an inheritune GPT, got {type(model).__name__}")
     _check_layer_indices(model)
+    check_layer_scale_support(model.config.scale_attn_by_inverse_layer_idx)
     cfg = model.config
     hf = GPT2LMHeadModel(gpt2_config_for(cfg)).to(dtype=torch.float32)
     ours = {k: v.detach().to("cpu", torch.float32) for k, v in model.state_dict().items()}
@@ -427,6 +461,8 @@ def load_hf(path: str | os.PathLike, device: str = "cpu"):
     path = Path(path)
     if not (path / "config.json").is_file():
         raise DataError(f"{path} is not a Hugging Face model directory (no config.json)")
+    config = json.loads((path / "config.json").read_text())
+    check_layer_scale_support(bool(config.get("scale_attn_by_inverse_layer_idx")))
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     return model, tokenizer
@@ -434,6 +470,8 @@ def load_hf(path: str | os.PathLike, device: str = "cpu"):
 
 __all__ = [
     "PARITY_TOLERANCE",
+    "LAYER_SCALE_SDPA_FIX",
+    "check_layer_scale_support",
     "gpt2_config_for",
     "gpt_to_hf",
     "hf_to_gpt",

@@ -1,15 +1,16 @@
 """`python -m inheritune_core.report [NAME ...]` (`make paper`): redraw every table and figure under paper/ from
-the CSVs under results/ (no torch, seconds). With names, only those (table1, figure5, figure10, ...)."""
+the CSVs under results/ (no torch, seconds), and the claims ledger paper/REPRODUCTION.md (`reproduction`). With
+names, only those (table1, figure5, figure10, reproduction, ...)."""
 
 import argparse
 import sys
 
 from ..paths import paper_dir, results_dir
-from . import figures, lowdata, tables
+from . import claims, figures, lowdata, tables
 
 
 def main(argv: list[str] | None = None) -> int:
-    every = [*tables.TABLES, *tables.FIGURES, *lowdata.RENDERERS, *figures.ATTENTION_FIGURES]
+    every = [*tables.TABLES, *tables.FIGURES, *lowdata.RENDERERS, *figures.ATTENTION_FIGURES, "reproduction"]
     parser = argparse.ArgumentParser(
         prog="python -m inheritune_core.report", description=__doc__.splitlines()[0]
     )
@@ -30,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     paper = args.paper or paper_dir()
     names = args.names or every
     for name in names:
-        if name in figures.ATTENTION_FIGURES:
+        if name == "reproduction":  # last in `every`: the ledger reads the results the others render
+            print(f"[report] reproduction: {claims.render_ledger(results, paper)}")
+        elif name in figures.ATTENTION_FIGURES:
             figures.render_attention_figures(results, paper, names=[name])
         elif name in lowdata.RENDERERS:
             for path in lowdata.render_lowdata_all(results, paper, [name]):

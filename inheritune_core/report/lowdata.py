@@ -1,13 +1,14 @@
 """Appendix B's figures and tables (Figures 10, 11, 13; Tables 8, 9) drawn from results CSVs only. No torch.
 
-`notebooks/table5_lowdata.ipynb` writes the CSVs under `results/table5_lowdata/`:
+`experiments.lowdata.table5_lowdata` (the `table5_lowdata` notebook) writes the CSVs under
+`results/table5_lowdata/`:
 - `table5.csv`   the reference and the target (Table 5's rows)                     -> Figure 10
 - `figure11.csv` the same for every depth n of the sweep                            -> Figure 11
 - `figure13.csv` B tokens repeated for E epochs, E*B fresh tokens (columns epochs,
                  data, tokens_seen, budget_tokens on top of the tidy table format)  -> Figure 13
 - `table8.csv`, `table9.csv`                                                         -> Tables 8, 9
 and this module draws them beside the paper's own numbers (`results/paper_reported/`, the format of
-`report.py`, whose helpers it reuses so every output is byte-identical when re-rendered from the same CSVs).
+`report.tables`, whose helpers it reuses so every output is byte-identical when re-rendered from the same CSVs).
 
 The paper prints no numbers for Figures 10, 11 and 13 (plots only). What it does print is placed on them:
 Table 5's rows (Figure 10; the n = 13 point of Figure 11; the 8-epoch point of Figure 13) and Table 9's
@@ -26,11 +27,11 @@ from pathlib import Path
 import pandas as pd
 
 from ..evaluation.tasks import MMLU_COLUMN, TABLE5_ZERO_SHOT_COLUMNS
+from ..paths import LOWDATA_RESULTS
 from ..paths import paper_dir as _default_paper_dir
 from ..paths import results_dir as _default_results_dir
 from . import tables as report
 
-LOWDATA_RESULTS = "table5_lowdata"  # results/<this>/ holds every CSV of Appendix B
 MMLU = MMLU_COLUMN
 # Table 5's nine 0-shot tasks: Figures 10 and 13 plot their average beside MMLU (5-shot).
 NINE_TASKS = TABLE5_ZERO_SHOT_COLUMNS

@@ -18,6 +18,7 @@ Markdown/LaTeX are plain string formatting, PNGs carry no Software tag, PDFs no 
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import textwrap
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config import OPTIM_PRESETS
 from ..evaluation.tasks import TABLE1, TABLE4, TABLE5
 from ..io import atomic_write_bytes, atomic_write_text
 from ..paths import PROJECT_DIR
@@ -150,13 +152,37 @@ def read_table_csv(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
-def _format_reproduced(metric: str, value: str) -> str:
-    if value == "":
+def _format_cell(metric: str, cell: pd.DataFrame) -> str:
+    """Our value(s) of one metric: one seed prints the value and, for a loss, its standard error over the
+    validation windows ("3.512 (se 0.004)"); several seeds print mean ± standard deviation over seeds."""
+    values = [float(v) for v in cell["value"] if v != "" and not math.isnan(float(v))]
+    if not values:
         return "–"
-    x = float(value)
-    if math.isnan(x):
+    d = METRIC_DECIMALS.get(metric, 2)
+    if len(values) == 1:
+        se = cell["se"].iloc[0] if "se" in cell else ""
+        return f"{values[0]:.{d}f}" + (f" (se {float(se):.{d}f})" if se not in ("", None) else "")
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return f"{mean:.{d}f} ± {std:.{d}f} ({len(values)} seeds)"
+
+
+def _format_tokens(value: object) -> str:
+    """Tokens the compact way: 5.1B, 48M, 102K."""
+    if value in ("", None):
         return "–"
-    return f"{x:.{METRIC_DECIMALS.get(metric, 2)}f}"
+    n = float(value)
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(int(n))
+
+
+def _paper_tokens(model: str, steps: str) -> str:
+    """The paper's tokens for a row: its steps times the model's batch in tokens (Appendix C.1)."""
+    if steps in ("", None) or model not in OPTIM_PRESETS:
+        return "–"
+    return _format_tokens(int(float(steps)) * OPTIM_PRESETS[model].batch_tokens)
 
 
 def _format_steps(value: str) -> str:
@@ -194,6 +220,7 @@ def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFram
     sources = [s for s in ("paper", "official_log") if s in set(reported.get("source", []))]
 
     header = ["Model", "Method", "Layers (paper)", "Layers (ours)", "Steps (paper)", "Steps (ours)"]
+    header += ["Tokens (paper)", "Tokens (ours)"]
     columns: list[tuple[str, str]] = []
     for metric in metrics:
         for source in sources:
@@ -217,6 +244,8 @@ def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFram
         our_layers = ours["layers"].iloc[0] if len(ours) else "–"
         paper_steps = _format_steps(rep["steps"].iloc[0]) if len(rep) else "–"
         our_steps = _format_steps(ours["steps"].iloc[0]) if len(ours) else "–"
+        paper_tokens = _paper_tokens(model, rep["steps"].iloc[0]) if len(rep) else "–"
+        our_tokens = _format_tokens(ours["tokens"].iloc[0]) if len(ours) and "tokens" in ours else "–"
         row = [
             MODEL_NAMES.get(model, model),
             method,
@@ -224,11 +253,12 @@ def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFram
             our_layers or "–",
             paper_steps,
             our_steps,
+            paper_tokens,
+            our_tokens,
         ]
         for metric, source in columns:
             if source == "reproduced":
-                cell = lookup(reproduced, model, role, metric=metric)
-                row.append(_format_reproduced(metric, cell["value"].iloc[0]) if len(cell) else "–")
+                row.append(_format_cell(metric, lookup(reproduced, model, role, metric=metric)))
             else:
                 cell = lookup(reported, model, role, metric=metric, source=source)
                 row.append(cell["value"].iloc[0] if len(cell) else "–")
@@ -243,7 +273,9 @@ def _scale_note(reproduced: pd.DataFrame) -> str:
     scale_text = f"scale `{', '.join(scales)}`" if scales else "an unrecorded scale"
     return (
         f"Ours: reproduced at {scale_text} (see `inheritune_core.config.SCALES`); paper: the paper's "
-        "models and steps. Rows are matched on their role, so layer counts differ at reduced scales."
+        "models and steps. Rows are matched on their role, so layer counts differ at reduced scales. "
+        "Tokens (paper): steps x the batch of Appendix C.1. Ours: one seed prints the whole-split validation "
+        "loss with its standard error (se); several seeds print mean ± standard deviation over seeds."
     )
 
 
@@ -354,6 +386,8 @@ def read_curves_csv(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def _deterministic_matplotlib():
+    # matplotlib is imported only when a figure is drawn (tables render without it), and the Agg backend has
+    # to be chosen before pyplot is imported.
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -374,8 +408,6 @@ def _deterministic_matplotlib():
 
 def figure_bytes(fig) -> tuple[bytes, bytes]:
     """PNG and PDF bytes of a figure with the volatile metadata removed."""
-    import io
-
     png, pdf = io.BytesIO(), io.BytesIO()
     fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
     fig.savefig(
@@ -431,7 +463,7 @@ def render_figure(
 
 def save_figure(fig, out_dir: str | os.PathLike, name: str) -> list[Path]:
     """Write out_dir/name.png and .pdf (deterministic bytes, atomically) and close the figure."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # already imported by whoever drew `fig`
 
     try:
         png, pdf = figure_bytes(fig)
@@ -452,6 +484,18 @@ def render(
     if name in FIGURES:
         return render_figure(name, results_dir, paper_dir)
     raise ValueError(f"unknown table or figure {name!r}; choose one of {', '.join([*TABLES, *FIGURES])}")
+
+
+def show(paths: Iterable[Path] | None) -> None:
+    """Display rendered tables (.md) and figures (.png) in a notebook; nothing when a renderer skipped (None)."""
+    # IPython only where a notebook shows something; `make paper` renders without it.
+    from IPython.display import Image, Markdown, display
+
+    for path in paths or ():
+        if path.suffix == ".md":
+            display(Markdown(path.read_text()))
+        elif path.suffix == ".png":
+            display(Image(filename=str(path)))
 
 
 def render_all(
@@ -475,5 +519,6 @@ __all__ = [
     "render_figure",
     "render",
     "render_all",
+    "show",
     "draw_curves",
 ]

@@ -9,6 +9,21 @@ knowledge distillation (loss = alpha*CE + (1-alpha)*T^2*KL(teacher || student)).
 A run lives in `out_dir`: `metrics.csv` (one row per logged step), `ckpt.pt` (written atomically; holds
 everything needed to resume bit-identically) and `result.json` (written last: a folder with result.json holds
 a finished run, and `train` returns it instead of training again).
+
+Guarantees (issue 14; the README's Training section lists them):
+- Resume: a run continues from its ckpt.pt bit-identically (CPU) only with the same config, model and corpus:
+  ckpt.pt and result.json record the token files' sha256s (`TokenData.identity`) and any difference is refused
+  in one line, also for a finished run whose ckpt.pt was deleted.
+- Divergence: a step whose loss or gradient norm is not finite is skipped (no update; the step still counts)
+  and counted in result.json's `skipped_steps`; MAX_BAD_STEPS_IN_A_ROW of them in a row stop the run
+  (TrainingDiverged). A checkpoint is never written with non-finite weights, and a non-finite validation loss
+  stops the run: ckpt.pt is always the last good state.
+- Locking: `train` holds `io.run_folder_lock(out_dir)` from start to end; a second process on the same folder
+  prints "waiting for pid N@host on <folder>" and waits, then sees the finished run (or resumes the checkpoint).
+- Data: ids at or beyond the tokenizer's vocabulary are refused when the corpus is opened (`data.tokens`).
+- Signals: SIGTERM or SIGINT (Ctrl-C, a cluster's requeue) stops the run at the next step boundary, after a
+  checkpoint (TrainingInterrupted; the CLI prints one line and exits 128 + the signal). A second signal
+  acts at once. Temp files of killed writes are removed when the next run starts in the folder.
 """
 
 from __future__ import annotations
@@ -23,10 +38,11 @@ import os
 import random
 import signal
 import sys
-import tempfile
+import threading
 import time
 import types
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +54,9 @@ import torch.nn.functional as F
 from ..config import KD_ALPHA, KD_TEMPERATURE, optim_kwargs
 from ..data.sampling import SAMPLERS, make_sampler
 from ..data.tokens import TokenData
-from ..errors import ConfigError, DataError, TrainingDiverged
-from ..io import atomic_write_json, atomic_write_text
+from ..errors import ConfigError, DataError, TrainingDiverged, TrainingInterrupted
+from ..io import atomic_write_json, atomic_write_text, read_metrics, remove_orphan_temps, run_folder_lock
+from .checkpoint import first_non_finite, no_space_message, save_checkpoint_file
 
 CHECKPOINT_FORMAT = "inheritune-train-v1"
 METRICS_COLUMNS = ("step", "tokens", "train_loss", "val_loss", "lr", "elapsed_s", "tokens_per_s")
@@ -49,6 +66,9 @@ EVAL_SEED = 4242
 KILL_AFTER_STEP_ENV = "INHERITUNE_TEST_SIGKILL_AFTER_STEP"
 DTYPES = ("auto", "float32", "bfloat16")
 SCHEDULES = ("cosine", "constant")
+# The divergence policy: a step with a non-finite loss or gradient norm is skipped; this many in a row stop.
+MAX_BAD_STEPS_IN_A_ROW = 3
+INTERRUPT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 # --------------------------------------------------------------------------------------------- config
@@ -84,6 +104,9 @@ class TrainConfig:
     kd_temperature: float = KD_TEMPERATURE
     activation_checkpointing: bool = False
     schedule: str = "cosine"
+    # Global micro-batch of the sampler's stream where this run starts: a run continuing a model's lineage
+    # starts where the previous run of the lineage stopped (data.sampling; no window read twice).
+    sampler_offset: int = 0
 
     def __post_init__(self) -> None:
         self.out_dir = str(self.out_dir)
@@ -115,10 +138,15 @@ class TrainConfig:
             raise ConfigError(f"unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if not _known_device(self.device):
+            raise ConfigError(f"unknown device {self.device!r}; choose cpu, cuda, cuda:N or mps")
         if not 0.0 <= self.kd_alpha <= 1.0 or self.kd_temperature <= 0:
             raise ConfigError(
                 f"need 0 <= kd_alpha <= 1 and kd_temperature > 0, got {self.kd_alpha}, {self.kd_temperature}"
             )
+        offset = self.sampler_offset
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ConfigError(f"TrainConfig.sampler_offset must be an integer >= 0, got {offset!r}")
         self.accumulation_steps(1)  # the divisibility check, for one process
 
     def accumulation_steps(self, world_size: int = 1) -> int:
@@ -147,8 +175,22 @@ class TrainConfig:
         return asdict(self)
 
 
-# Fields that may change between a run and its resumption without changing the numbers it computes.
-_RESUME_FREE_FIELDS = {"out_dir", "progress", "device", "compile", "log_interval"}
+# Fields that do not change the numbers a run computes: they may differ between a run and its resumption, and
+# they are left out of a run's identity (experiments.runs hashes the rest).
+NON_IDENTIFYING_TRAIN_FIELDS = frozenset({"out_dir", "progress", "device", "compile", "log_interval"})
+# Fields added after runs were recorded, at the value those runs used: left out of a run's identity at that
+# value, so a new option at its neutral default keeps every existing run's hash.
+NEUTRAL_TRAIN_DEFAULTS: dict[str, Any] = {"sampler_offset": 0}
+
+
+def identifying_train_config(cfg: TrainConfig) -> dict[str, Any]:
+    """The fields of `cfg` that identify a run (experiments.runs hashes them)."""
+    return {
+        k: v
+        for k, v in cfg.to_dict().items()
+        if k not in NON_IDENTIFYING_TRAIN_FIELDS
+        and not (k in NEUTRAL_TRAIN_DEFAULTS and v == NEUTRAL_TRAIN_DEFAULTS[k])
+    }
 
 
 @dataclass
@@ -160,6 +202,8 @@ class TrainResult:
     wall_time_s: float
     metrics_csv: Path
     checkpoint: Path
+    # steps whose update was skipped: a non-finite loss or gradient (the divergence policy)
+    skipped_steps: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -172,6 +216,29 @@ class TrainResult:
         d = {k: v for k, v in d.items() if k in names}
         d["metrics_csv"], d["checkpoint"] = Path(d["metrics_csv"]), Path(d["checkpoint"])
         return cls(**d)
+
+
+def _known_device(device: str) -> bool:
+    kind, _, index = str(device).partition(":")
+    return kind in ("cpu", "cuda", "mps") and (not index or (kind == "cuda" and index.isdigit()))
+
+
+def check_device(device: str) -> None:
+    """One clear line when this host cannot run on `device` (torch's own message misleads: "Expected a
+    torch.device with a specified index")."""
+    if not _known_device(device):
+        raise ConfigError(f"unknown device {device!r}; choose cpu, cuda, cuda:N or mps")
+    kind, _, index = str(device).partition(":")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch has no CUDA support" if torch.version.cuda is None else "no GPU is visible"
+            raise ConfigError(
+                f"device {device!r}: CUDA is not available on this host ({why}); use --device cpu"
+            )
+        if index and int(index) >= torch.cuda.device_count():
+            raise ConfigError(f"device {device!r}: this host has {torch.cuda.device_count()} CUDA device(s)")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {device!r}: MPS is not available on this host; use --device cpu")
 
 
 # --------------------------------------------------------------------------------------------- math
@@ -417,21 +484,6 @@ def _current_dist() -> _Dist:
 # --------------------------------------------------------------------------------------------- checkpoints
 
 
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    """torch.save to a temp file in the same folder, fsync, rename: ckpt.pt is always a complete file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _rng_states() -> dict[str, Any]:
     states = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -523,15 +575,6 @@ class _Metrics:
                 f.flush()
 
 
-def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """metrics.csv rows with numbers parsed (empty cells -> None)."""
-    with open(path, newline="") as f:
-        return [
-            {k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
-            for row in csv.DictReader(f)
-        ]
-
-
 # --------------------------------------------------------------------------------------------- the loop
 
 
@@ -546,6 +589,12 @@ def _check_inputs(model: nn.Module, data: TokenData, cfg: TrainConfig) -> None:
             f"the data's vocabulary ({data.vocab_size}) is larger than the model's ({model_vocab})"
         )
     for split in ("train", "val"):
+        top = data.max_token_id(split)  # cached in meta.json; a scan only for a TokenData made by hand
+        if model_vocab is not None and top >= model_vocab:
+            raise ConfigError(
+                f"{data.root}: split {split!r} holds token id {top}, beyond the model's vocabulary of "
+                f"{model_vocab} ids (an IndexError mid-run otherwise)"
+            )
         if data.num_tokens(split) < cfg.block_size + 1:
             raise DataError(
                 f"{data.root}: split {split!r} has {data.num_tokens(split)} tokens, fewer than "
@@ -555,11 +604,108 @@ def _check_inputs(model: nn.Module, data: TokenData, cfg: TrainConfig) -> None:
 
 def _resume_mismatch(saved: dict[str, Any], cfg: TrainConfig) -> list[str]:
     mine = cfg.to_dict()
+    # A field added to TrainConfig after a run was recorded held its default in that run.
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
     return [
         f"{k}={saved.get(k)!r} (now {mine[k]!r})"
         for k in mine
-        if k not in _RESUME_FREE_FIELDS and saved.get(k) != mine[k]
+        if k not in NON_IDENTIFYING_TRAIN_FIELDS and saved.get(k) != mine[k]
     ]
+
+
+def _data_mismatch(saved: dict[str, Any] | None, mine: dict[str, Any]) -> list[str]:
+    """How a recorded corpus identity (`TokenData.identity`) differs from this one; [] when it does not, or
+    for a run recorded before identities were (nothing to compare)."""
+    if not isinstance(saved, dict):
+        return []
+
+    def describe(entry: dict[str, Any] | None) -> str:
+        return "absent" if not entry else f"{entry['tokens']} tokens, sha256 {entry['sha256'][:12]}"
+
+    return [
+        f"{name}.bin {describe(saved.get(name))} (now {describe(mine.get(name))})"
+        for name in sorted(set(saved) | set(mine))
+        if saved.get(name) != mine.get(name)
+    ]
+
+
+def _check_same_run(
+    path: Path, record: dict[str, Any], cfg: TrainConfig, data_identity: dict, model: nn.Module | None = None
+) -> None:
+    """Refuse, in one line, to resume or return the run recorded in `path` (ckpt.pt or result.json) for another
+    config, another corpus or (given `model`, for a result.json without its checkpoint) another GPT."""
+    mismatch = _resume_mismatch(record.get("train_config") or {}, cfg)
+    if mismatch:
+        raise ConfigError(f"{path} was trained with another config: {'; '.join(mismatch)}")
+    mismatch = _data_mismatch(record.get("data"), data_identity)
+    if mismatch:
+        raise ConfigError(
+            f"{path} was trained on another corpus: {'; '.join(mismatch)}; resume it with its own --data "
+            "or start a new run folder"
+        )
+    if model is None or type(unwrap(model)).__name__ != "GPT":  # other models' configs carry versions etc.
+        return
+    saved, mine = record.get("model_config"), _jsonable(model_config_dict(model))
+    if isinstance(saved, dict) and isinstance(mine, dict):
+        diff = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
+        if diff:
+            changes = ", ".join(f"{k}={saved.get(k)!r} (now {mine.get(k)!r})" for k in diff)
+            raise ConfigError(f"{path} is a run of another model: {changes}")
+
+
+RESULT_REQUIRED = (
+    "final_val_loss",
+    "best_val_loss",
+    "steps",
+    "tokens_seen",
+    "wall_time_s",
+    "metrics_csv",
+    "checkpoint",
+)
+
+
+def _read_result(path: Path) -> dict[str, Any]:
+    """A finished run's result.json, or one DataError line when it is empty, cut short or not a summary."""
+    try:
+        saved = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        problem = f"{type(e).__name__}: {e}"
+    else:
+        missing = [k for k in RESULT_REQUIRED if k not in saved] if isinstance(saved, dict) else ["an object"]
+        if not missing:
+            return saved
+        problem = f"not a finished run's summary: no {', '.join(missing)}"
+    raise DataError(
+        f"{path} is corrupt ({problem}); delete it to finish the run again from its ckpt.pt, or delete the "
+        "run folder"
+    )
+
+
+@contextlib.contextmanager
+def _stop_at_step_boundary(loop: _Loop):
+    """While training, SIGTERM and SIGINT only ask the loop to checkpoint and stop after the current step (a
+    cluster's requeue sends SIGTERM, Ctrl-C sends SIGINT); a second signal acts at once, as it would without
+    this handler. Handlers can only be set from the main thread: elsewhere the signals act as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def handler(signum, frame):
+        if loop.stop_signal is not None:
+            signal.signal(signum, previous[signum] if previous[signum] is not None else signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        loop.stop_signal = signum
+
+    for signum in INTERRUPT_SIGNALS:
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old if old is not None else signal.SIG_DFL)
 
 
 def train(
@@ -568,33 +714,54 @@ def train(
     cfg: TrainConfig,
     teacher: nn.Module | None = None,
     resume: bool = True,
+    final_eval: Callable[[nn.Module], dict[str, Any]] | None = None,
 ) -> TrainResult:
     """Train `model` in place on `data` as `cfg` says; returns the run's summary.
 
     With resume=True a finished run (result.json) is returned as is, and an interrupted one (ckpt.pt)
     continues from its checkpoint, bit-identically on CPU. With resume=False an out_dir that already holds a
     run is refused (nothing written is ever overwritten). With a `teacher`, the loss is `kd_loss` (knowledge
-    distillation); the validation loss stays the student's cross-entropy.
+    distillation); the validation loss stays the student's cross-entropy. `final_eval(model)` returns extra
+    result.json fields computed on the trained model (e.g. `validation.validation_loss` on the whole split).
     """
     out = Path(cfg.out_dir)
-    ckpt_path, result_path, metrics_path = out / "ckpt.pt", out / "result.json", out / "metrics.csv"
+    check_device(cfg.device)
     ctx = _setup_distributed(cfg.device)
-    accum = cfg.accumulation_steps(ctx.world_size)
     _check_inputs(unwrap(model), data, cfg)
+    # One owner per run folder: rank 0 (which does all the writing) holds the folder's lock until the end.
+    with run_folder_lock(out) if ctx.is_main else contextlib.nullcontext():
+        if ctx.is_main:
+            remove_orphan_temps(out)  # what writes killed in an earlier run left (GBs each at paper scale)
+        return _train_in_folder(model, data, cfg, teacher, resume, final_eval, ctx)
 
+
+def _train_in_folder(
+    model: nn.Module,
+    data: TokenData,
+    cfg: TrainConfig,
+    teacher: nn.Module | None,
+    resume: bool,
+    final_eval: Callable[[nn.Module], dict[str, Any]] | None,
+    ctx: _Dist,
+) -> TrainResult:
+    out = Path(cfg.out_dir)
+    ckpt_path, result_path, metrics_path = out / "ckpt.pt", out / "result.json", out / "metrics.csv"
+    accum = cfg.accumulation_steps(ctx.world_size)
     existing = ckpt_path.is_file() or result_path.is_file()
     if existing and not resume:
         raise ConfigError(
             f"{out} already holds a run (ckpt.pt/result.json); resume it or choose another out_dir"
         )
+    data_identity = data.identity()
+    saved = _read_result(result_path) if result_path.is_file() else None
     ckpt = None
     if ckpt_path.is_file():
         ckpt = load_checkpoint(ckpt_path, model)  # a finished run's final weights end up in `model` too
-        mismatch = _resume_mismatch(ckpt["train_config"], cfg)
-        if mismatch:
-            raise ConfigError(f"{ckpt_path} was trained with another config: {'; '.join(mismatch)}")
-    if result_path.is_file():
-        return TrainResult.from_dict(json.loads(result_path.read_text()))
+        _check_same_run(ckpt_path, ckpt, cfg, data_identity)
+    if saved is not None:
+        if ckpt is None:  # its checkpoint was deleted: result.json's own record must match this call
+            _check_same_run(result_path, saved, cfg, data_identity, model)
+        return TrainResult.from_dict(saved)
 
     device = torch.device(
         f"cuda:{ctx.local_rank}" if cfg.device == "cuda" and ctx.world_size > 1 else cfg.device
@@ -621,14 +788,18 @@ def train(
         seed=cfg.seed,
         rank=ctx.rank,
         world_size=ctx.world_size,
+        offset=cfg.sampler_offset,
     )
     step, tokens_seen, best_val, elapsed_before, rows = 0, 0, math.inf, 0.0, []
+    resumed: dict[str, Any] = {}
     if ckpt is not None:
         optimizer.load_state_dict(ckpt["optimizer"])
         sampler.load_state_dict(ckpt["sampler"])
         _set_rng_states(ckpt["rng"])
         step, tokens_seen = ckpt["step"], ckpt["tokens_seen"]
         best_val, elapsed_before, rows = ckpt["best_val_loss"], ckpt["elapsed_s"], ckpt["metrics_rows"]
+        # checkpoints written before the divergence policy counted nothing
+        resumed = {k: ckpt.get(k, 0) for k in ("skipped_steps", "bad_steps_in_a_row")}
         del ckpt  # free the CPU copy of the weights and optimizer state
 
     with activation_checkpointing(raw_model, cfg.activation_checkpointing):
@@ -657,9 +828,12 @@ def train(
             tokens_seen,
             best_val,
             elapsed_before,
+            data_identity,
+            **resumed,
         )
         try:
-            final_val = loop.run()
+            with _stop_at_step_boundary(loop):
+                final_val = loop.run()
         finally:
             if ctx.initialized_here:
                 import torch.distributed as dist
@@ -674,8 +848,13 @@ def train(
         wall_time_s=loop.elapsed(),
         metrics_csv=metrics_path,
         checkpoint=ckpt_path,
+        skipped_steps=loop.skipped_steps,
     )
     if ctx.is_main:
+        from .accounting import run_accounting  # steps, tokens, distinct windows, FLOPs (issue 11)
+
+        extra = run_accounting(raw_model, cfg, sampler, loop.step, loop.tokens_seen, teacher=teacher)
+        extra.update(final_eval(raw_model) if final_eval is not None else {})
         atomic_write_json(
             result_path,
             {
@@ -683,6 +862,8 @@ def train(
                 "train_config": cfg.to_dict(),
                 "model_config": _jsonable(model_config_dict(raw_model)),
                 "world_size": ctx.world_size,
+                "data": data_identity,
+                **extra,
             },
         )
     return result
@@ -709,6 +890,9 @@ class _Loop:
         tokens_seen,
         best_val,
         elapsed_before,
+        data_identity,
+        skipped_steps=0,
+        bad_steps_in_a_row=0,
     ):
         self.net, self.raw_model, self.teacher, self.data, self.cfg = net, raw_model, teacher, data, cfg
         self.ctx, self.device, self.optimizer, self.sampler, self.metrics = (
@@ -725,12 +909,23 @@ class _Loop:
         self.checkpoint_interval = cfg.checkpoint_interval or cfg.eval_interval
         kill = os.environ.get(KILL_AFTER_STEP_ENV)
         self.kill_after_step = int(kill) if kill else None
+        self.data_identity = data_identity
+        self.skipped_steps, self.bad_steps_in_a_row = skipped_steps, bad_steps_in_a_row
+        self.checkpoint_step = step if ckpt_path.is_file() else None  # the step ckpt.pt holds
+        self.stop_signal: int | None = None  # set by _stop_at_step_boundary's handler
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.perf_counter() - self.t_start
 
+    def kept(self) -> str:
+        if self.checkpoint_step is None:
+            return "no checkpoint was written yet"
+        return f"the last good checkpoint {self.ckpt_path} (step {self.checkpoint_step}) is kept"
+
     def evaluate(self) -> float:
         val = evaluate_loss(self.raw_model, self.data, self.cfg, device=self.device)
+        if not math.isfinite(val):
+            raise TrainingDiverged(f"validation loss is {val} at step {self.step}; stopped, {self.kept()}")
         self.best_val = min(self.best_val, val)
         return val
 
@@ -752,9 +947,16 @@ class _Loop:
         )
 
     def save_checkpoint(self) -> None:
+        # Every rank checks (DDP keeps the weights identical), so all of them stop together.
+        bad = first_non_finite(self.raw_model.state_dict())
+        if bad is not None:
+            raise TrainingDiverged(
+                f"weights are not finite at step {self.step} ({bad}); not checkpointed, {self.kept()}"
+            )
         if not self.ctx.is_main:
+            self.checkpoint_step = self.step
             return
-        _atomic_torch_save(
+        save_checkpoint_file(
             dict(
                 format=CHECKPOINT_FORMAT,
                 model=self.raw_model.state_dict(),
@@ -769,9 +971,14 @@ class _Loop:
                 metrics_rows=self.metrics.rows,
                 best_val_loss=self.best_val,
                 elapsed_s=self.elapsed(),
+                data=self.data_identity,
+                skipped_steps=self.skipped_steps,
+                bad_steps_in_a_row=self.bad_steps_in_a_row,
             ),
             self.ckpt_path,
+            previous_step=self.checkpoint_step,
         )
+        self.checkpoint_step = self.step
 
     def micro_step_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with autocast_context(self.device.type, self.cfg.dtype):
@@ -801,19 +1008,64 @@ class _Loop:
                 (loss / self.accum).backward()
             loss_sum += loss.detach()
         train_loss = _all_reduce_mean(loss_sum.item() / self.accum, self.ctx, self.device)
-        if not math.isfinite(train_loss):
-            self.optimizer.zero_grad(set_to_none=True)
-            raise TrainingDiverged(
-                f"training loss is {train_loss} at step {self.step + 1}; stopped, the last good checkpoint "
-                f"{self.ckpt_path} is kept" + ("" if self.ckpt_path.is_file() else " (none was written yet)")
-            )
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), cfg.grad_clip)
-        self.optimizer.step()
+        # The divergence policy: a finite loss can still come with a non-finite gradient (an overflow in the
+        # backward pass), so the gradient norm (all-reduced by DDP: the same on every rank) is checked too,
+        # before the update that would write it into the weights and the optimizer's moments.
+        grad_norm = self.gradient_norm() if math.isfinite(train_loss) else math.nan
+        bad = not (math.isfinite(train_loss) and math.isfinite(grad_norm))
+        if not bad:
+            self.optimizer.step()
+            self.bad_steps_in_a_row = 0
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
         self.tokens_seen += cfg.batch_tokens
+        if bad:
+            self.skip_step(
+                f"loss is {train_loss}" if not math.isfinite(train_loss) else f"gradient norm is {grad_norm}"
+            )
         return train_loss, lr
+
+    def gradient_norm(self) -> float:
+        """The total gradient norm, after clipping it to grad_clip (Appendix C.1) when clipping is on."""
+        params = [p for p in self.raw_model.parameters() if p.grad is not None]
+        if self.cfg.grad_clip > 0:
+            return float(torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip))
+        if not params:
+            return 0.0
+        return float(
+            torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
+        )
+
+    def skip_step(self, what: str) -> None:
+        """Count a step whose update was skipped; stop after MAX_BAD_STEPS_IN_A_ROW of them in a row."""
+        self.skipped_steps += 1
+        self.bad_steps_in_a_row += 1
+        n = self.bad_steps_in_a_row
+        if n >= MAX_BAD_STEPS_IN_A_ROW:
+            nth = {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+            raise TrainingDiverged(
+                f"{what} at step {self.step}: the {nth} step in a row with a non-finite loss or gradient; "
+                f"stopped, {self.kept()}"
+            )
+        if self.ctx.is_main:
+            from tqdm.auto import tqdm
+
+            tqdm.write(
+                f"warning: {what} at step {self.step}: its update was skipped ({n} in a row, "
+                f"{self.skipped_steps} in this run; {MAX_BAD_STEPS_IN_A_ROW} in a row stop the run)",
+                file=sys.stderr,
+            )
+
+    def stop_requested(self) -> int | None:
+        """The signal that asked this run to stop (any rank's, under DDP, so all ranks stop together)."""
+        signum = self.stop_signal or 0
+        if self.ctx.world_size > 1:
+            import torch.distributed as dist
+
+            t = torch.tensor([signum], dtype=torch.int64, device=self.device)
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+            signum = int(t.item())
+        return signum or None
 
     def run(self) -> float:
         from tqdm.auto import tqdm
@@ -838,7 +1090,8 @@ class _Loop:
                 val = self.evaluate() if is_eval else None
                 if is_eval or self.step % cfg.log_interval == 0:
                     self.log(train_loss, val, lr)
-                if self.step % self.checkpoint_interval == 0 or self.step == cfg.max_steps:
+                checkpointed = self.step % self.checkpoint_interval == 0 or self.step == cfg.max_steps
+                if checkpointed:
                     self.save_checkpoint()
                 bar.update(1)
                 bar.set_postfix(
@@ -846,6 +1099,15 @@ class _Loop:
                 )
                 if self.kill_after_step == self.step:
                     os.kill(os.getpid(), signal.SIGKILL)
+                signum = self.stop_requested() if self.step < cfg.max_steps else None
+                if signum is not None:
+                    if not checkpointed:
+                        self.save_checkpoint()
+                    raise TrainingInterrupted(
+                        f"{signal.Signals(signum).name} at step {self.step}: checkpoint {self.ckpt_path} "
+                        "written; continue with --resume (train(..., resume=True))",
+                        signum,
+                    )
         if val is None:  # resumed at the last step: the final evaluation was done before the checkpoint
             val = self.evaluate()
         return val
@@ -857,7 +1119,9 @@ class _Loop:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m inheritune_core.training",
-        description="Train the paper's GPT-2 (a Table 10 preset at a scale) on a prepared corpus.",
+        description="Train the paper's GPT-2 (a Table 10 preset at a scale) on a prepared corpus. One process "
+        "owns a run folder at a time: a second one on the same --out prints whom it waits for and waits. "
+        "SIGTERM/Ctrl-C checkpoint at the next step and exit (128 + the signal); --resume continues.",
     )
     parser.add_argument(
         "--preset", required=True, help="gpt2-medium, gpt2-large, gpt2-large-dagger, gpt2-xlarge"
@@ -887,6 +1151,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_steps is not None:
         overrides["max_steps"] = args.max_steps
     try:
+        if args.n_layer is not None and args.n_layer <= 0:  # it would be scaled up to 1 layer silently
+            raise ConfigError(f"--n-layer must be a positive layer count, got {args.n_layer}")
+        check_device(device)
         model_cfg = GPTConfig.from_preset(args.preset, args.scale, n_layer=args.n_layer)
         cfg = TrainConfig.from_preset(args.preset, args.scale, args.out, **overrides)
         data = load_token_data(args.data)
@@ -896,6 +1163,18 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2 if isinstance(e, (ConfigError, DataError)) else 1
+    except TrainingInterrupted as e:
+        print(f"interrupted by {e}", file=sys.stderr)
+        return 128 + e.signum
+    except KeyboardInterrupt:  # a second Ctrl-C, or one while waiting for the folder's lock
+        print(f"interrupted: stopped at once; a ckpt.pt in {args.out} resumes the run", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except OSError as e:
+        message = no_space_message(e, args.out)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     if int(os.environ.get("RANK", "0")) == 0:
         print(
             f"done: {result.steps} steps, {result.tokens_seen} tokens, val loss {result.final_val_loss:.4f} "
@@ -908,6 +1187,9 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "TrainingDiverged",
+    "TrainingInterrupted",
+    "MAX_BAD_STEPS_IN_A_ROW",
+    "check_device",
     "train",
     "evaluate_loss",
     "kd_loss",
