@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from inheritune_core.analysis.degeneration import head_stats, maps_frame
+from inheritune_core.io import sha256_file
 from inheritune_core.report.figures import (
     LAYER_STATS_COLUMNS,
     MAPS_COLUMNS,
@@ -48,7 +49,7 @@ def test_layer_stat_figures_are_deterministic(layer_stats_csv, tmp_path):
     first = save_figure(draw_layer_stats(frame), tmp_path / "a", "figure1")
     second = save_figure(draw_layer_stats(frame), tmp_path / "b", "figure1")
     assert [p.name for p in first] == ["figure1.png", "figure1.pdf"]
-    assert all(p.read_bytes() == q.read_bytes() for p, q in zip(first, second))
+    assert [sha256_file(p) for p in first] == [sha256_file(q) for q in second]
     paths = save_figure(draw_rank_comparison(frame), tmp_path / "a", "figure9")
     assert all(p.stat().st_size > 1000 for p in paths)
 
@@ -80,7 +81,8 @@ def test_make_paper_redraws_figures_1_2_9_from_committed_csvs(tmp_path):
             continue
         for path in paths:
             committed = PROJECT_DIR / "paper" / "figures" / path.name
-            assert path.read_bytes() == committed.read_bytes(), path.name
+            # compare digests: a failing == on two PNGs makes pytest diff megabytes byte by byte
+            assert sha256_file(path) == sha256_file(committed), f"{path.name} differs from paper/figures"
 
 
 def test_captions_name_the_pretrained_and_the_toy_models(layer_stats_csv):
@@ -116,4 +118,4 @@ def test_layer_selection_figure_from_its_csv(tmp_path):
     first = render_layer_selection(tmp_path / "results", tmp_path / "a")
     second = render_layer_selection(tmp_path / "results", tmp_path / "b")
     assert [p.name for p in first] == ["layer_selection.png", "layer_selection.pdf"]
-    assert all(p.read_bytes() == q.read_bytes() for p, q in zip(first, second))
+    assert [sha256_file(p) for p in first] == [sha256_file(q) for q in second]

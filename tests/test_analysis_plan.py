@@ -19,6 +19,7 @@ from inheritune_core.analysis.plan import (
     suggest_n,
 )
 from inheritune_core.errors import ConfigError
+from inheritune_core.io import sha256_file
 from inheritune_core.models.gpt import GPT, GPTConfig
 from inheritune_core.paths import PROJECT_DIR
 
@@ -175,14 +176,14 @@ def test_cli_writes_csv_and_figure(tmp_path, capsys):
     assert (
         set(frame.reference) == {str(ref)} and (out / "plan.png").is_file() and (out / "plan.pdf").is_file()
     )
-    first = (out / "plan.png").read_bytes()
+    first = sha256_file(out / "plan.png")
     # The figure is redrawn from the CSV alone, byte for byte.
     subprocess.run(
         [sys.executable, "-m", "inheritune_core.report.figures", "plan", str(out)],
         check=True,
         cwd=PROJECT_DIR,
     )
-    assert (out / "plan.png").read_bytes() == first
+    assert sha256_file(out / "plan.png") == first
 
 
 def test_cli_bad_input_is_one_error_line(tmp_path, capsys):
