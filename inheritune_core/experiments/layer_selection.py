@@ -16,8 +16,9 @@ Every run is cached (`experiments.runs.run_or_load`): rerunning reads the finish
 Scales: the low-data experiment's (`experiments.lowdata.LOWDATA_SCALES`), so both train alike: `smoke` (the
 test suite: 2 steps), `tiny` (2-core CPU: SmolLM2-135M cut to k/2 = 15 of its 30 layers; 100 steps of 4 x 64
 tokens, `SELECTION_STEPS`, evaluations on 4 x 4 x 64 fixed validation tokens every 10 steps; a 15-layer
-SmolLM2 target trains at ~80-160 tokens/s on 2 shared cores, so the five targets take about 25 minutes), `small` (one GPU: 1000 steps
-of 16 x 1024 tokens each), `paper` (Appendix C.2's budget and OpenLLaMA-3B, n = 13, per target).
+SmolLM2 target trains at 30-150 tokens/s on 2 shared cores, so the five targets take 25-40 minutes),
+`small` (one GPU: 1000 steps of 16 x 1024 tokens each), `paper` (Appendix C.2's budget and OpenLLaMA-3B,
+n = 13, per target).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ EVIDENCE_WINDOWS: dict[str, tuple[int, int]] = {"smoke": (4, 16)}
 DEFAULT_EVIDENCE_WINDOWS = (20, 100)
 # Steps per target where they differ from the low-data scale's: at `tiny` that scale's 30 steps end (cosine
 # schedule and all) while the first-n target is still recovering from its 21-nat zero-shot start, so the
-# comparison trains 100 (about 25 minutes for the five targets on 2 shared cores).
+# comparison trains 100 (25-40 minutes for the five targets on 2 shared cores; the committed run took 38).
 SELECTION_STEPS: dict[str, int] = {"tiny": 100}
 
 
