@@ -7,7 +7,10 @@ carriage return: thousands of outputs, 95-99% of a file. Here, as a terminal wou
   last carriage return (a finished bar becomes its one final line);
 - a run of consecutive lines that differ only in their numbers (one warning per document, one bar per
   request batch) keeps its first line and a count of the others;
-- Jupyter widget outputs (tqdm.auto in a notebook) are dropped: papermill cannot render them;
+- Jupyter widget outputs (tqdm.auto in a notebook) are dropped: papermill cannot render them, and so is
+  tqdm's "IProgress not found" warning, which says only that ipywidgets is not installed;
+- local absolute paths in printed text are made relative: the project's root is dropped and an installed
+  package's path starts at `site-packages/` (a committed copy must not carry one machine's folders);
 - PNG images wider than MAX_PNG_WIDTH pixels are downscaled for display when that makes them smaller (the
   full-size figures are paper/figures/*.png and .pdf, rendered from the CSVs).
 Nothing else changes. Idempotent: cleaning a clean notebook rewrites nothing.
@@ -31,6 +34,19 @@ MAX_PNG_WIDTH = 800
 MAX_PNG_BYTES = 120_000
 MIN_PNG_WIDTH = 320
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# tqdm.auto under Jupyter without ipywidgets: the warning line (with its file path) and the source line after it
+TQDM_WIDGET_WARNING = re.compile(
+    r"^.*TqdmWarning: IProgress not found\..*\n(?:[ \t]+from \.autonotebook import .*\n)?", re.M
+)
+SITE_PACKAGES = re.compile(r"(?:[A-Za-z]:)?[^\s'\"()]*[/\\](?=site-packages[/\\])")
+
+
+def drop_local_paths(text: str, root: Path = PROJECT_ROOT) -> str:
+    """Text without the tqdm widget warning, with `root/` dropped and installed files from `site-packages/`."""
+    text = TQDM_WIDGET_WARNING.sub("", text)
+    text = text.replace(f"{root}/", "").replace(str(root), ".")
+    return SITE_PACKAGES.sub("", text)
 
 
 def collapse_carriage_returns(text: str) -> str:
@@ -106,7 +122,7 @@ def clean_outputs(outputs: list) -> list:
         cleaned.append(out)
     for out in cleaned:
         if out.get("output_type") == "stream":
-            out["text"] = collapse_similar_lines(collapse_carriage_returns(out["text"]))
+            out["text"] = collapse_similar_lines(drop_local_paths(collapse_carriage_returns(out["text"])))
     return [o for o in cleaned if o.get("output_type") != "stream" or o["text"].strip()]
 
 

@@ -3,9 +3,11 @@ and figures; the pretrained references run when their wheels are installed."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from test_analysis_plan import _tiny_reference
 
+from inheritune_core.experiments.gpt2 import figure1_schedule, steps_at
 from inheritune_core.models.llama import offline_reference_available
 from inheritune_core.report.figures import (
     LAYER_STATS_COLUMNS,
@@ -48,6 +50,15 @@ def test_figure1_notebook_toy_models(bundled_data_dir, run_notebook):
     curves = (results / "figure1" / "curves.csv").read_text()
     assert "early" in curves and "lazy" in curves and "random" in curves
     assert (figures / "figure1.png").is_file() and (figures / "figure1_curves.png").is_file()
+    # (c, f): three seeds of each half-depth model, trained the paper's extra steps (scaled), not T
+    cf = pd.read_csv(results / "figure1" / "figure1_cf.csv")
+    targets = cf[cf.role != "reference"]
+    assert targets.groupby("role").seed.nunique().to_dict() == {"early": 3, "lazy": 3, "random": 3}
+    extra, _, _ = figure1_schedule("smoke", "gpt2-medium")
+    assert set(targets.steps) == {extra} and set(cf[cf.role == "reference"].steps) == {
+        steps_at("smoke", "gpt2-medium")
+    }
+    assert targets.se.notna().all() and (targets.value > 0).all()
 
 
 @both_references

@@ -132,6 +132,32 @@ def test_clean_executed_collapses_progress_bars_and_repeated_warnings():
     assert again.cells[0].outputs == out  # idempotent
 
 
+def test_clean_executed_drops_local_paths_and_the_widget_warning(tmp_path):
+    root = tmp_path / "checkout"
+    warning = (
+        "/home/me/env/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress not found. "
+        "Please update jupyter and ipywidgets.\n  from .autonotebook import tqdm as notebook_tqdm\n"
+    )
+    other = "/opt/conda/lib/python3.11/site-packages/lm_eval/api/task.py:9: UserWarning: few docs\n"
+    text = f"{warning}{other}wrote {root}/results/table1/table1.csv in {root}\n"
+    cleaned = clean_executed.drop_local_paths(text, root)
+    assert (
+        cleaned
+        == "site-packages/lm_eval/api/task.py:9: UserWarning: few docs\nwrote results/table1/table1.csv in .\n"
+    )
+    assert clean_executed.drop_local_paths(cleaned, root) == cleaned  # idempotent
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_executed_copy_carries_no_local_path(name):
+    path = PROJECT_DIR / "results" / "executed" / f"{name}.ipynb"
+    if not path.is_file():
+        pytest.skip(f"{path} is not committed")
+    text = path.read_text()
+    for local in (str(PROJECT_DIR), "/site-packages/", "IProgress not found"):
+        assert local not in text, f"{path} carries {local!r}: run scripts/clean_executed.py on it"
+
+
 # ------------------------------------------------------------------------------------- end to end
 def test_a_smoke_notebook_runs_end_to_end_and_a_second_run_trains_nothing(run_notebook):
     from conftest import make_token_data

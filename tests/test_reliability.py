@@ -1,7 +1,7 @@
 """Issue 14, fault injection: each test reproduces one fault a run can meet (a NaN gradient at a checkpoint step,
 two processes on one run folder, token ids outside the vocabulary, resuming on another corpus, bad input that
-printed a traceback, a signal, a killed write) and checks the documented behaviour. The README's Training
-section lists these guarantees."""
+printed a traceback, a signal, a killed write) and checks the documented behaviour. The docstring of
+`inheritune_core.training` lists these guarantees."""
 
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..io import write_csv
-from .gpt2 import Setup, inheritune_run, init_run, random_run, reference, target_layers
-from .runs import RunRecord, curve_rows, data_fingerprint, short_hash
+from .gpt2 import Setup, inheritune_run, reference, target_layers
+from .runs import data_fingerprint, short_hash
 
 # The paper's Figure 2 picks: early layers L4, L7 and lazy layers L20, L22 of its 24-layer GPT-2 medium;
 # L4, L7, L11, L15 of the 16-layer Inheritune model.
@@ -174,10 +174,9 @@ def figure1(
     lazy_share: float | None = 0.5,
 ) -> AttentionOutput:
     """(a, b, d, e): rank and mass per layer of the pretrained `references` and the toy GPT-2s of
-    `gpt_presets`; the lazy-layer report of each; (c, f): half-depth toy models initialised from the early
-    layers, the last (lazy) layers and at random, trained for T steps."""
+    `gpt_presets`, and the lazy-layer report of each. Panels (c, f) train models and are
+    `experiments.gpt2.figure1_training` (the paper's extra 10K steps, scaled, for each seed)."""
     from ..analysis.degeneration import analyze_model, lazy_layer_report, sample_windows
-    from ..method.inheritance import inherit, lazy_layer_init
 
     out, frames, lazy = AttentionOutput(), [], []
     usable, skipped = available_references(references)
@@ -186,10 +185,8 @@ def figure1(
         ref = pretrained_stats(setup, name, n_runs, seq_len, threshold)
         frames.append(_stats_frame(ref.stats, ref.label, "pretrained", setup.scale))
         lazy.append(lazy_layer_report(ref.stats, tol=lazy_tol, min_share=lazy_share).assign(model=ref.label))
-    records: dict[str, RunRecord] = {}
     for preset in gpt_presets:
         rec = reference(setup, preset)
-        records[preset] = rec
         model = rec.load_model(setup.device)
         windows = sample_windows(
             setup.data, n_runs=n_runs, seq_len=min(seq_len, model.config.block_size), seed=setup.seed
@@ -202,36 +199,6 @@ def figure1(
         raise ConfigError("figure1: no model to analyse (no usable pretrained reference and no GPT preset)")
     out.layer_stats = pd.concat(frames, ignore_index=True)
     out.lazy = pd.concat(lazy, ignore_index=True)
-    for preset, rec in records.items():
-        n, T = rec.layers // 2, setup.T(preset)
-        early = init_run(
-            setup,
-            preset,
-            rec,
-            "early",
-            n,
-            T,
-            {"method": "inherit", "layers": "first"},
-            lambda m, n=n: inherit(m, n),
-        )
-        lazy_run = init_run(
-            setup,
-            preset,
-            rec,
-            "lazy",
-            n,
-            T,
-            {"method": "lazy_layer_init", "layers": "last"},
-            lambda m, n=n: lazy_layer_init(m, n),
-        )
-        rand = random_run(setup, preset, n, T)
-        panel = f"toy {preset}: {n} of {rec.layers} layers"
-        for run, role, method in (
-            (early, "early", "early layers"),
-            (lazy_run, "lazy", "lazy layers"),
-            (rand, "random", "random init"),
-        ):
-            out.curves += curve_rows(run, panel=panel, model=preset, role=role, method=method)
     return out
 
 
