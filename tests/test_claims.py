@@ -205,3 +205,42 @@ def test_committed_ledger_matches_committed_csvs(tmp_path):
         pytest.skip("no committed ledger yet")
     path = claims.render_ledger(PROJECT_DIR / "results", tmp_path)
     assert path.read_text() == committed.read_text(), "run `make paper`"
+
+
+# ------------------------------------------------------------------------------------------ Table 4's average
+def _table4(results: Path, tasks: dict[str, dict[str, list[float]]]) -> None:
+    """table4.csv with, per role and seed, one row per task (no `average` row unless listed as a task)."""
+    lines = [HEADER]
+    for role, by_task in tasks.items():
+        for metric, values in by_task.items():
+            for seed, value in zip((1337, 1338, 1339), values, strict=False):
+                lines.append(f"table4,gpt2-medium,{role},m,6,200,102400,{metric},{value},,tiny,{seed}")
+    write(results / "table4" / "table4.csv", lines)
+
+
+def test_table4_average_over_the_tasks_every_run_has_and_says_which(tmp_path):
+    ours = {
+        "arc_easy_acc": [40.0, 41.0, 42.0],
+        "piqa_acc": [60.0, 61.0, 62.0],
+        "sciq_acc": [70.0, 70.0, 70.0],
+    }
+    rand = {"arc_easy_acc": [30.0, 30.5, 31.0], "piqa_acc": [50.0, 50.5, 51.0]}  # no SciQ: averaged over 2
+    _table4(tmp_path, {"inheritune": ours, "random": rand})
+    (result,) = claims.table4_average_results(tmp_path)
+    assert (
+        result.scale == "tiny"
+        and "Ours vs random: 51.00 ± 1.00 (3 seeds) vs 40.50 ± 0.50 (3 seeds)" in result.lines[0]
+    )
+    assert "average of the 2 of 5 tasks every run has (arc_easy_acc, piqa_acc)" in result.lines[-1]
+    assert "not evaluated: sciq_acc, hellaswag_acc_norm, lambada_openai_acc" in result.lines[-1]
+    assert result.verdict == HOLDS  # higher accuracy is better; d = +10.5 against 2 sigma = 2.24
+
+
+def test_table4_uses_the_papers_five_task_average_when_every_run_has_it(tmp_path):
+    _table4(
+        tmp_path,
+        {"inheritune": {"average": [50.0]}, "reference": {"average": [52.0]}, "random": {"average": [49.0]}},
+    )
+    (result,) = claims.table4_average_results(tmp_path)
+    assert result.lines[0].startswith("gpt2-medium Ours vs reference: 50.00 vs 52.00 (one seed)")
+    assert not any("of 5 tasks" in line for line in result.lines) and result.verdict == NOT_RESOLVED
