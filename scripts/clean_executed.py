@@ -45,7 +45,9 @@ SITE_PACKAGES = re.compile(r"(?:[A-Za-z]:)?[^\s'\"()]*[/\\](?=site-packages[/\\]
 def drop_local_paths(text: str, root: Path = PROJECT_ROOT) -> str:
     """Text without the tqdm widget warning, with `root/` dropped and installed files from `site-packages/`."""
     text = TQDM_WIDGET_WARNING.sub("", text)
-    text = text.replace(f"{root}/", "").replace(str(root), ".")
+    # the root itself, not a longer name it starts (…/main2): a path separator or the end of a name must follow
+    text = re.sub(re.escape(str(root)) + r"/", "", text)
+    text = re.sub(re.escape(str(root)) + r"(?![\w-]|\.\w)", ".", text)
     return SITE_PACKAGES.sub("", text)
 
 
