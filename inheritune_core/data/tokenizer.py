@@ -215,12 +215,50 @@ class HFTokenizer:
         return f"HFTokenizer({self.name!r}, n_vocab={self.n_vocab}, eot={self.eot_token})"
 
 
+class ByteTokenizer:
+    """UTF-8 bytes as tokens (ids 0-255) plus one end-of-text id (256): a character-level vocabulary that needs no
+    file and no fitting.
+
+    Why: at CPU scales the GPT-2 head (50,304 rows) costs most of the compute and 100K BPE tokens are too few for
+    depth to matter; a 257-token vocabulary moves that compute into the blocks (the CPU scale of `config.SCALES`).
+    For the bundled English corpus (almost all ASCII) a byte is a character.
+    """
+
+    name = "byte"
+    eot_token = 256
+    n_vocab = 257
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        return list(text.encode("utf-8"))
+
+    def encode_ordinary_batch(self, texts: list[str], num_threads: int | None = None) -> list[list[int]]:
+        return [self.encode_ordinary(t) for t in texts]
+
+    def encode(self, text: str, allowed_special: Any = None) -> list[int]:
+        return self.encode_ordinary(text)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        ids = list(ids)
+        if any(not 0 <= i <= self.eot_token for i in ids):
+            raise ValueError(f"byte tokenizer ids are 0-{self.eot_token}")
+        return bytes(i for i in ids if i != self.eot_token).decode("utf-8", errors="replace")
+
+    def __repr__(self) -> str:
+        return "ByteTokenizer(n_vocab=257, eot=256)"
+
+
+BYTE_NAMES = ("byte", "char")
+
+
 def load_tokenizer(name: Any = "gpt2"):
-    """The tokenizer by name: "gpt2" -> tiktoken.Encoding (offline); else a Hugging Face tokenizer
-    (hub name, local folder, or an already loaded tokenizer object) wrapped in `HFTokenizer`."""
+    """The tokenizer by name: "gpt2" -> tiktoken.Encoding (offline); "byte" (or "char") -> `ByteTokenizer`; else
+    a Hugging Face tokenizer (hub name, local folder, or an already loaded tokenizer object) wrapped in
+    `HFTokenizer`."""
     if isinstance(name, str) and name in GPT2_NAMES:
         return _load_gpt2()
-    if isinstance(name, HFTokenizer) or type(name).__name__ == "Encoding":
+    if isinstance(name, str) and name in BYTE_NAMES:
+        return ByteTokenizer()
+    if isinstance(name, (HFTokenizer, ByteTokenizer)) or type(name).__name__ == "Encoding":
         return name
     if isinstance(name, (str, os.PathLike)):
         return HFTokenizer.load(name)
@@ -232,6 +270,8 @@ def tokenizer_name(tok: Any) -> str:
 
 
 __all__ = [
+    "BYTE_NAMES",
+    "ByteTokenizer",
     "ENDOFTEXT",
     "GPT2_NAMES",
     "GPT2_VOCAB_SHA256",
