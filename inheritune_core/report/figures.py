@@ -12,6 +12,7 @@ CSV formats (written by `experiments.attention`, `analysis.plan` and `experiment
 
 from __future__ import annotations
 
+import io
 import os
 import textwrap
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
+from . import checks
 from ..report.tables import _deterministic_matplotlib
 from ..report.tables import save_figure as _save_figure
 
@@ -30,14 +32,28 @@ PLAN_COLUMNS = ("reference", "statistic", "layer", "n", "value", "std", "n_windo
 SELECTION_COLUMNS = ("reference", "method", "layers", "n_layers", "step", "val_loss")
 
 
+# The checks (report/checks.py) each of these column sets stands for: numbers, a unique key, a complete last line.
+_FORMATS = {
+    LAYER_STATS_COLUMNS: checks.LAYER_STATS,
+    MAPS_COLUMNS: checks.MAPS,
+    PLAN_COLUMNS: checks.PLAN,
+    SELECTION_COLUMNS: checks.SELECTION,
+}
+
+
 def read_csv_checked(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
+    """A results CSV with `columns`, after every check of report/checks.py (ResultsCSVError names the file and
+    the line of the first fault)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"results CSV {path} does not exist (run its notebook first)")
-    df = pd.read_csv(path)
+    fmt = _FORMATS.get(tuple(columns), checks.CsvFormat("results", required=tuple(columns)))
+    text = checks.read_checked_text(path, checks.CsvFormat(fmt.name, required=()))  # text, header, rows
+    df = pd.read_csv(io.StringIO(text))
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(f"{path} lacks columns {missing}")
+        raise checks.ResultsCSVError(f"{path} lacks columns {missing}")
+    checks.check_text(path, text, fmt)  # numbers and the key, once the columns are known to be there
     return df
 
 

@@ -34,9 +34,10 @@ from ..io import atomic_write_bytes, atomic_write_text
 from ..paths import PROJECT_DIR
 from ..paths import paper_dir as _default_paper_dir
 from ..paths import results_dir as _default_results_dir
+from . import checks
 
-TABLE_COLUMNS = ["table", "model", "role", "method", "layers", "steps", "metric", "value"]
-CURVE_COLUMNS = ["panel", "model", "role", "method", "layers", "step", "tokens", "split", "loss"]
+TABLE_COLUMNS = list(checks.TABLE.required)  # table, model, role, method, layers, steps, metric, value
+CURVE_COLUMNS = list(checks.CURVES.required)  # panel, model, role, method, layers, step, tokens, split, loss
 
 MODEL_NAMES = {
     "gpt2-medium": "GPT-2 Medium",
@@ -141,15 +142,11 @@ FIGURES: dict[str, FigureSpec] = {
 
 # ----------------------------------------------------------------------------------------------- tables
 def read_table_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """A tidy table CSV with `value` kept as text, so the paper's numbers print exactly as printed."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"results CSV {path} does not exist")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in TABLE_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path} is not a tidy table CSV: missing columns {missing}")
-    return df
+    """A tidy table CSV with `value` kept as text, so the paper's numbers print exactly as printed; raises
+    checks.ResultsCSVError (one line: the file and the line) for a file that fails report/checks.py."""
+    # checks.TABLE: the columns, numbers where numbers belong, one row per key, a complete last line
+    text = checks.read_checked_text(path, checks.TABLE)
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
 
 def _format_cell(metric: str, cell: pd.DataFrame) -> str:
@@ -371,18 +368,13 @@ def render_table(
 
 # ---------------------------------------------------------------------------------------------- figures
 def read_curves_csv(path: str | os.PathLike) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"curves CSV {path} does not exist")
-    df = pd.read_csv(
-        path,
+    """A tidy curves CSV, checked like a table CSV (report/checks.py `CURVES`)."""
+    text = checks.read_checked_text(path, checks.CURVES)
+    return pd.read_csv(
+        io.StringIO(text),
         keep_default_na=False,
         dtype={"panel": str, "model": str, "role": str, "method": str, "split": str},
     )
-    missing = [c for c in CURVE_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path} is not a tidy curves CSV: missing columns {missing}")
-    return df
 
 
 def _deterministic_matplotlib():
