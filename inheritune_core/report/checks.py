@@ -110,7 +110,9 @@ def _is_number(text: str) -> bool:
 
 def _decode(path: Path, data: bytes) -> str:
     if not data.strip():
-        raise ResultsCSVError(f"{path} is empty: not a results CSV (rerun its notebook or restore it from git)")
+        raise ResultsCSVError(
+            f"{path} is empty: not a results CSV (rerun its notebook or restore it from git)"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -155,9 +157,7 @@ def check_text(path: Path, text: str, fmt: CsvFormat) -> list[dict[str, str]]:
         row = dict(zip(header, record))
         for column in numeric:
             if not _is_number(row[column]):
-                raise ResultsCSVError(
-                    f"{path}: line {line}: {column} is {row[column][:40]!r}, not a number"
-                )
+                raise ResultsCSVError(f"{path}: line {line}: {column} is {row[column][:40]!r}, not a number")
         key = tuple(row[c] for c in key_columns)
         if key_columns and key in seen:
             raise ResultsCSVError(

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
-from . import checks
 from ..report.tables import _deterministic_matplotlib
 from ..report.tables import save_figure as _save_figure
+from . import checks
 
 LAYER_STATS_COLUMNS = ("model", "layer", "stat", "rank_mean", "rank_std", "mass_mean", "mass_std")
 MAPS_COLUMNS = ("model", "layer", "head", "kind", "query", "key", "weight")
