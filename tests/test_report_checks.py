@@ -139,3 +139,32 @@ def test_make_paper_renders_each_output_once():
     every = cli.every_output()
     assert len(every) == len(set(every))
     assert {"table8", "table9", "figure10", "figure1", "reproduction"} <= set(every)
+
+
+# ------------------------------------------------------------------------------------------ scales (issue 21)
+def test_a_table_shows_the_largest_non_smoke_scale_and_says_so(tmp_path):
+    smoke = [r.replace(",tiny,", ",smoke,").replace(",6.0", ",9.9").replace(",6.3", ",9.9") for r in ROWS]
+    write_table2(tmp_path / "results", "\n".join([HEADER, *ROWS, *smoke]) + "\n")
+    md = report.render_table("table2", tmp_path / "results", tmp_path / "paper")[0].read_text()
+    assert "6.001 ± 0.001 (3 seeds)" in md and "9.9" not in md  # tiny's rows, never replaced by smoke's
+    assert "reproduced at scale `tiny`, the largest scale in the CSV other than the test scale" in md
+    assert "it also holds `smoke`, not shown here" in md
+    small = [r.replace(",tiny,", ",small,").replace(",6.0", ",3.0") for r in ROWS]
+    write_table2(tmp_path / "results", "\n".join([HEADER, *ROWS, *smoke, *small]) + "\n")
+    md = report.render_table("table2", tmp_path / "results", tmp_path / "paper")[0].read_text()
+    assert "3.001 ± 0.001 (3 seeds)" in md and "reproduced at scale `small`" in md and "`smoke`, `tiny`" in md
+    write_table2(tmp_path / "results", "\n".join([HEADER, *smoke]) + "\n")  # only smoke: shown, and called so
+    md = report.render_table("table2", tmp_path / "results", tmp_path / "paper")[0].read_text()
+    assert "scale `smoke` (the test suite's scale: its numbers mean nothing)" in md
+
+
+def test_a_figure_draws_one_scale(tmp_path):
+    rows = ["panel,model,role,method,layers,step,tokens,split,loss,scale,run_hash"]
+    for scale, base in (("tiny", 6.0), ("smoke", 9.0)):
+        rows += [f"p,m,inheritune,Ours,4,{step},{step},val,{base - step / 100},{scale},h" for step in (0, 50)]
+    path = tmp_path / "curves.csv"
+    path.write_text("\n".join(rows) + "\n")
+    fig = report.draw_curves(report.FIGURES["figure6"], report.read_curves_csv(path))
+    (line,) = fig.axes[0].get_lines()
+    assert list(line.get_ydata()) == [6.0, 5.5]  # tiny's curve alone
+    assert "Scale: tiny (also in the CSV, not drawn: smoke)" in fig._suptitle.get_text().replace("\n", " ")

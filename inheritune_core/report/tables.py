@@ -22,7 +22,7 @@ import io
 import math
 import os
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from ..io import atomic_write_bytes, atomic_write_text
 from ..paths import PROJECT_DIR
 from ..paths import paper_dir as _default_paper_dir
 from ..paths import results_dir as _default_results_dir
-from . import checks
+from . import checks, scales
 
 TABLE_COLUMNS = list(checks.TABLE.required)  # table, model, role, method, layers, steps, metric, value
 CURVE_COLUMNS = list(checks.CURVES.required)  # panel, model, role, method, layers, step, tokens, split, loss
@@ -211,6 +211,7 @@ def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFram
     """Rows keyed by (model, role) in the paper's order (then roles only we ran); for every metric, the
     paper's value (and the official log's, where one exists) beside ours."""
     reported = reported if reported is not None else pd.DataFrame(columns=TABLE_COLUMNS + ["source"])
+    reproduced, also = at_shown_scale(reproduced)
     keys = _ordered_unique(zip(reported["model"], reported["role"]))
     keys += [k for k in _ordered_unique(zip(reproduced["model"], reproduced["role"])) if k not in keys]
     metrics = _ordered_unique(list(reported["metric"]) + list(reproduced["metric"]))
@@ -261,13 +262,32 @@ def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFram
                 row.append(cell["value"].iloc[0] if len(cell) else "–")
         rows.append(row)
 
-    note = _scale_note(reproduced)
+    note = _scale_note(reproduced, also)
     return TableData(caption=spec.caption, header=header, rows=rows, note=note)
 
 
-def _scale_note(reproduced: pd.DataFrame) -> str:
-    scales = _ordered_unique(reproduced["scale"]) if "scale" in reproduced else []
-    scale_text = f"scale `{', '.join(scales)}`" if scales else "an unrecorded scale"
+def at_shown_scale(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of the scale a table or figure shows (report/scales.py: the largest present other than the test
+    scale `smoke`, so a smoke run never replaces tiny's numbers), and the other scales the CSV holds."""
+    if "scale" not in df or df.empty:
+        return df, []
+    shown = scales.shown(df["scale"])
+    others = [s for s in scales.ordered(df["scale"]) if s != shown]
+    if not others:
+        return df, []
+    return df[df["scale"] == shown], others
+
+
+def _scale_note(reproduced: pd.DataFrame, also: Sequence[str] = ()) -> str:
+    shown = _ordered_unique(reproduced["scale"]) if "scale" in reproduced else []
+    scale_text = f"scale `{', '.join(shown)}`" if shown else "an unrecorded scale"
+    if shown == [scales.TEST_SCALE]:
+        scale_text += " (the test suite's scale: its numbers mean nothing)"
+    if also:
+        scale_text += (
+            f", the largest scale in the CSV other than the test scale (it also holds "
+            f"{', '.join(f'`{s}`' for s in also)}, not shown here)"
+        )
     return (
         f"Ours: reproduced at {scale_text} (see `inheritune_core.config.SCALES`); paper: the paper's "
         "models and steps. Rows are matched on their role, so layer counts differ at reduced scales. "
@@ -411,6 +431,7 @@ def figure_bytes(fig) -> tuple[bytes, bytes]:
 def draw_curves(spec: FigureSpec, curves: pd.DataFrame):
     """One subplot per panel; one line per (role, layers) with the method and depth in the legend."""
     plt = _deterministic_matplotlib()
+    curves, also = at_shown_scale(curves)
     df = curves[curves["split"] == spec.split]
     if spec.panels:
         df = df[df["panel"].isin(spec.panels)]
@@ -420,7 +441,8 @@ def draw_curves(spec: FigureSpec, curves: pd.DataFrame):
         raise ValueError(f"{spec.name}: no '{spec.split}' rows to draw in the curves CSV")
     panels = _ordered_unique(df["panel"])
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    scales = ", ".join(_ordered_unique(df["scale"])) if "scale" in df else "?"
+    shown = ", ".join(_ordered_unique(df["scale"])) if "scale" in df else "?"
+    shown += f" (also in the CSV, not drawn: {', '.join(also)})" if also else ""
     for ax, panel in zip(axes[0], panels):
         sub = df[df["panel"] == panel]
         for (_role, layers), line in sub.groupby(["role", "layers"], sort=False):
@@ -431,7 +453,7 @@ def draw_curves(spec: FigureSpec, curves: pd.DataFrame):
         ax.set_xlabel("step")
         ax.set_ylabel(f"{spec.split} loss")
         ax.legend(fontsize=7)
-    title = textwrap.fill(f"{spec.caption} Scale: {scales}.", width=70 * len(panels))
+    title = textwrap.fill(f"{spec.caption} Scale: {shown}.", width=70 * len(panels))
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     return fig
