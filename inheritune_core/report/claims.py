@@ -815,7 +815,13 @@ def next_step(claim: Claim, scales: Sequence[str], results: Path, throughput: Th
     scale = next_scale(scales)
     if scale is None:
         return "done at the paper's scale"
-    device = "cpu" if scale == "tiny" else "cuda"
+    # the CPU scales are those before `small` (tiny, and any CPU scale config.SCALES lists between them)
+    cpu = (
+        scale in SCALE_ORDER
+        and "small" in SCALE_ORDER
+        and SCALE_ORDER.index(scale) < SCALE_ORDER.index("small")
+    )
+    device = "cpu" if cpu else "cuda"
     command = f"`make {claim.notebook} SCALE={scale} DEVICE={device}`"
     if claim.plan is None:
         return f"{command}; cost not estimated (not GPT-2 training runs)"
@@ -954,6 +960,14 @@ __all__ = [
     "HOLDS",
     "NOT_RESOLVED",
     "CONTRADICTED",
+    "LEANS_FOR",
+    "LEANS_AGAINST",
+    "NOT_TESTABLE",
+    "Evidence",
+    "depth_precondition",
+    "strictly_lazy_references",
+    "lazy_layer_results",
+    "ledger_columns",
     "CLAIMS",
     "Claim",
     "Comparison",
