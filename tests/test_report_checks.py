@@ -167,4 +167,4 @@ def test_a_figure_draws_one_scale(tmp_path):
     fig = report.draw_curves(report.FIGURES["figure6"], report.read_curves_csv(path))
     (line,) = fig.axes[0].get_lines()
     assert list(line.get_ydata()) == [6.0, 5.5]  # tiny's curve alone
-    assert "Scale: tiny (also in the CSV, not drawn: smoke)" in fig._suptitle.get_text().replace("\n", " ")
+    assert "Scale: tiny (also in the CSV, not drawn: smoke)" in fig.get_suptitle().replace("\n", " ")

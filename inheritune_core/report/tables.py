@@ -12,6 +12,11 @@ Two tidy formats:
 - curve rows (`results/<name>/curves.csv`): `panel, model, role, method, layers, step, tokens, split, loss,
   scale, run_hash`; one subplot per panel, one line per (role, layers).
 
+A CSV holds the rows of every scale that was run; a table or figure shows those of the largest scale other than
+the test scale `smoke` and names the others (`at_shown_scale`, report/scales.py). Every CSV is checked before it
+is read (report/checks.py): a duplicated row, a cut-short last line or a value that is not a number is one error
+naming the file and the line, never a plausible wrong table.
+
 Output is deterministic so regenerated files are byte-identical and diffs in git mean a changed number:
 Markdown/LaTeX are plain string formatting, PNGs carry no Software tag, PDFs no creation date.
 """
