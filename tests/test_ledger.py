@@ -241,3 +241,21 @@ def test_each_non_smoke_scale_is_its_own_column(tmp_path):
     assert header.index("`tiny`") < header.index("`small`")
     parity = next(line for line in text.splitlines() if "reaches the reference" in line)
     assert f"tiny: **{NOT_TESTABLE}**" in parity and f"small: **{HOLDS}**" in parity
+
+
+def test_the_low_data_threshold_leans_with_standard_errors_and_skips_blank_values(tmp_path):
+    write(
+        tmp_path / "table5_lowdata" / "table5.csv",
+        [
+            HEADER,
+            "table5,ref,reference,n/a,30,,,piqa_acc,70.0,1.0,tiny,",
+            "table5,ours,inheritune,x,15,30,7680,piqa_acc,48.0,1.5,tiny,1337",
+            "table5,ref,reference,n/a,30,,,arc_easy_acc,,,tiny,",  # not evaluated: no number, no crash
+            "table5,ours,inheritune,x,15,30,7680,arc_easy_acc,40.0,1.5,tiny,1337",
+        ],
+    )
+    (result,) = claims.lowdata_results(tmp_path)
+    assert result.verdict == LEANS_AGAINST and len(result.lines) == 1  # 48 vs 63: 15 > 4 x 1.8
+    assert result.lines[0].startswith(
+        "piqa_acc: ours 48.00 (se 1.50) vs 90% of the reference's 70.00 = 63.00"
+    )

@@ -467,15 +467,25 @@ def lowdata_results(results: Path) -> list[ScaleResult]:
         at = [r for r in rows if r.get("scale") == scale and r["metric"] != "val_loss"]
         lines, verdicts = [], []
         for metric in dict.fromkeys(r["metric"] for r in at):
-            ours = [float(r["value"]) for r in at if r["metric"] == metric and r["role"] == "inheritune"]
-            ref = [float(r["value"]) for r in at if r["metric"] == metric and r["role"] == "reference"]
-            if not ours or not ref:
+            ours_rows, ref_rows = (
+                [
+                    r
+                    for r in at
+                    if r["metric"] == metric and r["role"] == role and _float(r["value"]) is not None
+                ]
+                for role in ("inheritune", "reference")
+            )
+            if not ours_rows or not ref_rows:
                 continue
+            (ours, ours_se), (ref, ref_se) = _values(ours_rows), _values(ref_rows)
             target = 0.9 * _mean(ref)
-            v = compare(ours, [target], lower_is_better=False)
+            # a single reference's standard error scales with the threshold (0.9 x its score)
+            v = compare(
+                ours, [target], lower_is_better=False, a_se=ours_se, b_se=0.9 * ref_se if ref_se else None
+            )
             verdicts.append(v.verdict)
             lines.append(
-                f"{metric}: ours {_fmt(ours, None, 2)} vs 90% of the reference's {_mean(ref):.2f} = "
+                f"{metric}: ours {_fmt(ours, ours_se, 2)} vs 90% of the reference's {_mean(ref):.2f} = "
                 f"{target:.2f} ({v.reason}): {v.verdict}"
             )
         if lines:
