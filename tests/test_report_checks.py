@@ -168,3 +168,11 @@ def test_a_figure_draws_one_scale(tmp_path):
     (line,) = fig.axes[0].get_lines()
     assert list(line.get_ydata()) == [6.0, 5.5]  # tiny's curve alone
     assert "Scale: tiny (also in the CSV, not drawn: smoke)" in fig.get_suptitle().replace("\n", " ")
+
+
+def test_a_blank_where_the_ledger_computes_is_refused(tmp_path):
+    lazy = tmp_path / "figure1" / "lazy_layers.csv"
+    lazy.parent.mkdir(parents=True)
+    lazy.write_text("layer,max_rank_mean,max_mass_mean,all_degenerate_frac,lazy,model\n0,1.0,1.0,,True,toy\n")
+    with pytest.raises(checks.ResultsCSVError, match="line 2: all_degenerate_frac is '', not a number"):
+        claims.lazy_layer_results(tmp_path)

@@ -38,6 +38,7 @@ class CsvFormat:
     required: tuple[str, ...]
     numeric: tuple[str, ...] = ()
     key: tuple[str, ...] = ()
+    filled: tuple[str, ...] = ()  # numeric columns that may not be blank either (a reader computes with them)
 
 
 # Tidy tables (ours and the paper's): the key of issue 20 plus the columns that split a table further.
@@ -65,6 +66,7 @@ LAZY_LAYERS = CsvFormat(
     required=("model", "layer", "all_degenerate_frac", "lazy"),
     numeric=("layer", "max_rank_mean", "max_mass_mean", "all_degenerate_frac"),
     key=("model", "layer"),
+    filled=("layer", "all_degenerate_frac"),
 )
 MAPS = CsvFormat(
     "attention maps",
@@ -89,6 +91,7 @@ NEXT_SCALE_PLAN = CsvFormat(
     required=("experiment", "scale", "next_scale", "runs", "train_flops", "teacher_flops"),
     numeric=("seeds", "runs", "tokens", "train_flops", "teacher_flops", "benchmark_flops_per_token"),
     key=("experiment", "scale", "next_scale", "presets"),
+    filled=("runs", "train_flops", "benchmark_flops_per_token"),
 )
 THROUGHPUT = CsvFormat(
     "throughput benchmark",
@@ -156,7 +159,7 @@ def check_text(path: Path, text: str, fmt: CsvFormat) -> list[dict[str, str]]:
             )
         row = dict(zip(header, record))
         for column in numeric:
-            if not _is_number(row[column]):
+            if not _is_number(row[column]) or (column in fmt.filled and row[column] == ""):
                 raise ResultsCSVError(f"{path}: line {line}: {column} is {row[column][:40]!r}, not a number")
         key = tuple(row[c] for c in key_columns)
         if key_columns and key in seen:

@@ -296,6 +296,8 @@ def depth_precondition(rows: list[dict[str, str]], model: str) -> tuple[bool, st
     ref = _val_loss(rows, model, lambda role: role == "reference")
     if not ref:
         return False, f"{model}: not testable: no reference arm at this scale"
+    if _float(ref[0]["layers"]) is None:
+        return False, f"{model}: not testable: the reference's depth is not recorded at this scale"
     k = int(float(ref[0]["layers"]))
     steps = _float(ref[0]["steps"])
     random = [
@@ -762,7 +764,7 @@ def paper_numbers(claim: Claim, reported_dir: Path) -> str:
                 if hit:
                     r = hit[0]
                     layers = f" {r['layers']}L" if r.get("layers") else ""
-                    steps = f" {int(r['steps']) // 1000}K" if r.get("steps") else ""
+                    steps = f" {int(float(r['steps'])) // 1000}K" if r.get("steps") else ""
                     cells.append(f"{r['method']}{layers}{steps} {r['value']}")
             parts.append(f"{MODEL_SHORT.get(model, model)}: " + ", ".join(cells))
     notes = [claim.paper_note] if claim.paper_note else []
@@ -773,8 +775,16 @@ def lowdata_paper_summary(reported_dir: Path) -> str:
     """Table 5 of the paper, summarised from its CSV: on how many tasks Ours-1.5B reaches 90% of its
     reference's score."""
     rows = [r for r in read_rows(reported_dir / "table5.csv") if r.get("source", "paper") == "paper"]
-    ref = {r["metric"]: float(r["value"]) for r in rows if r["role"] == "reference"}
-    ours = {r["metric"]: float(r["value"]) for r in rows if r["role"] == "inheritune"}
+    ref = {
+        r["metric"]: _float(r["value"])
+        for r in rows
+        if r["role"] == "reference" and _float(r["value"]) is not None
+    }
+    ours = {
+        r["metric"]: _float(r["value"])
+        for r in rows
+        if r["role"] == "inheritune" and _float(r["value"]) is not None
+    }
     tasks = [m for m in ours if m in ref]
     if not tasks:
         return "–"
@@ -840,8 +850,8 @@ def next_step(claim: Claim, scales: Sequence[str], results: Path, throughput: Th
     ]
     if not plan:
         return f"{command}; cost: run the notebook once at a smaller scale to write {claim.plan}"
-    flops = sum(float(r["train_flops"]) + float(r["teacher_flops"] or 0) for r in plan)
-    runs = sum(int(r["runs"]) for r in plan)
+    flops = sum(float(r["train_flops"]) + (_float(r["teacher_flops"]) or 0.0) for r in plan)
+    runs = sum(int(float(r["runs"])) for r in plan)
     if device == "cpu":
         return f"{command}; {runs} runs, {flops:.2e} FLOPs (a CPU scale)"
     if throughput is None:
