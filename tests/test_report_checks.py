@@ -176,3 +176,18 @@ def test_a_blank_where_the_ledger_computes_is_refused(tmp_path):
     lazy.write_text("layer,max_rank_mean,max_mass_mean,all_degenerate_frac,lazy,model\n0,1.0,1.0,,True,toy\n")
     with pytest.raises(checks.ResultsCSVError, match="line 2: all_degenerate_frac is '', not a number"):
         claims.lazy_layer_results(tmp_path)
+
+
+def test_attention_figures_keep_pretrained_models_and_one_trained_scale():
+    import pandas as pd
+
+    from inheritune_core.report.figures import one_trained_scale
+
+    frame = pd.DataFrame(
+        {
+            "model": ["smollm2", "toy (tiny)", "toy (smoke)"],
+            "scale": [float("nan"), "tiny", "smoke"],
+            "layer": 0,
+        }
+    )
+    assert list(one_trained_scale(frame)["model"]) == ["smollm2", "toy (tiny)"]

@@ -24,7 +24,7 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarForm
 
 from ..report.tables import _deterministic_matplotlib
 from ..report.tables import save_figure as _save_figure
-from . import checks
+from . import checks, scales
 
 LAYER_STATS_COLUMNS = ("model", "layer", "stat", "rank_mean", "rank_std", "mass_mean", "mass_std")
 MAPS_COLUMNS = ("model", "layer", "head", "kind", "query", "key", "weight")
@@ -59,6 +59,16 @@ def read_csv_checked(path: str | os.PathLike, columns: Sequence[str]) -> pd.Data
         raise checks.ResultsCSVError(f"{path} lacks columns {missing}")
     checks.check_text(path, text, fmt)  # numbers and the key, once the columns are known to be there
     return df
+
+
+def one_trained_scale(frame: pd.DataFrame) -> pd.DataFrame:
+    """The pretrained models (no scale) and the models trained at one scale: the largest in the CSV other than
+    the test scale smoke (report/scales.py), so a smoke run never adds its toy models beside tiny's."""
+    if "scale" not in frame.columns:
+        return frame
+    scale = frame["scale"].fillna("").astype(str)
+    shown = scales.shown(scale)
+    return frame[(scale == "") | (scale == shown)] if shown else frame
 
 
 def models_note(frame: pd.DataFrame) -> str:
@@ -196,7 +206,7 @@ def render_figure1(results_dir: str | os.PathLike, paper_dir: str | os.PathLike)
     from . import tables as report
 
     results, figures = Path(results_dir) / "figure1", Path(paper_dir) / "figures"
-    stats = read_csv_checked(results / "layer_stats.csv", LAYER_STATS_COLUMNS)
+    stats = one_trained_scale(read_csv_checked(results / "layer_stats.csv", LAYER_STATS_COLUMNS))
     paths = save_figure(
         draw_layer_stats(
             stats,
@@ -237,8 +247,10 @@ def render_figure2(
 
 def render_figure9(results_dir: str | os.PathLike, paper_dir: str | os.PathLike) -> list[Path]:
     """Figure 9: max rank per layer, reference vs Inheritune model, from figure9/layer_stats.csv."""
-    stats = read_csv_checked(
-        Path(results_dir) / "figure9" / "layer_stats.csv", ["model", "layer", "stat", "rank_mean"]
+    stats = one_trained_scale(
+        read_csv_checked(
+            Path(results_dir) / "figure9" / "layer_stats.csv", ["model", "layer", "stat", "rank_mean"]
+        )
     )
     fig = draw_rank_comparison(
         stats,
