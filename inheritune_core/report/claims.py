@@ -178,6 +178,7 @@ def _fmt(values: Sequence[float], se: float | None, digits: int) -> str:
 # ------------------------------------------------------------------------------------------ claims
 DEPTH = "depth"  # precondition: the reference beats a half-depth random model at equal steps (by > 2 sigma)
 LAZY = "lazy"  # precondition: a reference at this scale has lazy layers (strict rule)
+DEPTH_LABEL = "precondition (depth matters here)"
 
 
 @dataclass(frozen=True)
@@ -295,9 +296,9 @@ def depth_precondition(rows: list[dict[str, str]], model: str) -> tuple[bool, st
     by more than 2 sigma. Returns (met, the line that says so)."""
     ref = _val_loss(rows, model, lambda role: role == "reference")
     if not ref:
-        return False, f"{model}: not testable: no reference arm at this scale"
+        return False, f"{DEPTH_LABEL}: {model}: not testable: no reference arm at this scale"
     if _float(ref[0]["layers"]) is None:
-        return False, f"{model}: not testable: the reference's depth is not recorded at this scale"
+        return False, f"{DEPTH_LABEL}: {model}: not testable: the reference's depth is not recorded"
     k = int(float(ref[0]["layers"]))
     steps = _float(ref[0]["steps"])
     random = [
@@ -307,8 +308,8 @@ def depth_precondition(rows: list[dict[str, str]], model: str) -> tuple[bool, st
     ]
     if not random:
         return False, (
-            f"{model}: not testable: no half-depth random arm at this scale (the precondition: the reference "
-            f"{k}L beats a random {k // 2}L model at {_steps(ref[0]['steps'])} steps by more than 2σ)"
+            f"{DEPTH_LABEL}: {model}: not testable: no half-depth random arm at this scale (needed: the reference "
+            f"{k}L beating a random {k // 2}L model at {_steps(ref[0]['steps'])} steps by more than 2σ)"
         )
     depths = sorted({float(r["layers"]) for r in random}, key=lambda n: (abs(n - k / 2), -n))
     n = depths[0]
@@ -323,7 +324,7 @@ def depth_precondition(rows: list[dict[str, str]], model: str) -> tuple[bool, st
     d, sigma = difference(rv, av, rse, ase)
     met = sigma > 0 and d < -2 * sigma
     line = (
-        f"precondition (depth matters here): {model} reference {_shape(ref)} vs random {_shape(arm)} "
+        f"{DEPTH_LABEL}: {model} reference {_shape(ref)} vs random {_shape(arm)} "
         f"({arm[0]['role']}, {which}): {_fmt(rv, rse, 3)} vs {_fmt(av, ase, 3)} "
         f"(d = {d:+.3g}, 2σ = {2 * sigma:.3g}{_shared_note(av, rv, 'reference')}): "
         + ("met" if met else "not met, so its comparisons are not testable at this scale")
@@ -346,7 +347,8 @@ def evaluate_comparisons(
     for scale in _scales(rows):
         lines, verdicts = [], []
         at_scale = [r for r in rows if r.get("scale") == scale]
-        depth_rows = [r for r in (evidence.depth_rows or rows) if r.get("scale") == scale]
+        source = rows if evidence.depth_rows is None else evidence.depth_rows
+        depth_rows = [r for r in source if r.get("scale") == scale]
         met: dict[tuple[str, str], bool] = {}
         for model in dict.fromkeys(r["model"] for r in at_scale):
             for c in claim.comparisons:
