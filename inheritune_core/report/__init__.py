@@ -1,2 +1,4 @@
-"""Report: CSV -> the tables and figures under paper/ (`tables`, `figures`, `lowdata`). Never imports torch.
+"""Report: CSV -> the tables and figures under paper/ (`tables`, `figures`, `lowdata`) and the claims ledger
+paper/REPRODUCTION.md (`claims`). Every results CSV is checked before it is read (`checks`); a CSV holding several
+scales is shown at the largest one other than the test scale smoke (`scales`). Never imports torch.
 `python -m inheritune_core.report` (`make paper`) redraws everything from the committed CSVs."""

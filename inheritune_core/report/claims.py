@@ -1,22 +1,44 @@
 """The claims ledger: paper/REPRODUCTION.md, one row per claim of the paper, computed from the CSVs alone.
 
 Each row states a claim of the paper, the paper's own numbers (read from results/paper_reported/*.csv, never
-typed here), ours at every scale that has results (read from results/<notebook>/*.csv), a verdict computed by
-the rules below, and the command and estimated GPU cost of running it at the next scale. `make paper`
-(`python -m inheritune_core.report`) rewrites it; nothing in it is written by hand. Imports no torch.
+typed here), ours at every scale that has results (read from results/<notebook>/*.csv; one column per scale, the
+test scale `smoke` never shown), a verdict computed by the rules below, and the command and estimated GPU cost of
+running it at the next scale. `make paper` (`python -m inheritune_core.report`) rewrites it; nothing in it is
+written by hand. Imports no torch.
 
 Verdict rules, per scale. A claim is made of comparisons "A is better than B" (lower loss, higher accuracy).
 For each: d = mean(A) - mean(B) over seeds, sigma = sqrt(s_A^2 + s_B^2), where s is the standard deviation
-over seeds of a side with two or more seeds, and for a side with a single run (the shared reference) the
-standard error of its whole-split validation loss when recorded (else 0).
+over seeds of a side with two or more seeds, and for a side with a single run (a reference shared by every
+seed, which the row then says) the standard error of its whole-split validation loss when recorded (else 0).
 - `holds`: |d| > 2 sigma, in the claimed direction;
 - `contradicted`: |d| > 2 sigma, against it;
-- `not resolved at this scale`: |d| <= 2 sigma, or both sides have a single seed.
-A claim holds at a scale when every comparison it has there holds, is contradicted when any is, and is not
-resolved otherwise. For a parity claim ("Ours matches the reference") `not resolved` means the two are within
-noise of each other: parity is not excluded, but it is not shown either. The lazy-layer row is an existence
-claim: it holds when one reference (trained here or pretrained) has lazy layers in its deeper half, and is
-not resolved otherwise (one model cannot refute it).
+- `not resolved at this scale`: |d| <= 2 sigma, or both sides have a single seed and differ by at most 4
+  standard errors (or record none);
+- `leans for (one seed)` / `leans against (one seed)`: both sides have a single seed and differ by more than 4
+  standard errors (sigma from the two standard errors), for or against the claim: a large one-seed difference,
+  shown rather than hidden, but not a result until more seeds confirm it;
+- `not testable at this scale`: the comparison's precondition fails at this scale (below), so its outcome
+  would say nothing about the paper's mechanism; its numbers are still shown.
+A claim (all of its comparisons) is, at a scale: contradicted when any comparison is; else not testable when
+any is; else leans against when any does; holds when every comparison holds; leans for when every one holds or
+leans for; and is not resolved otherwise. For a parity claim ("Ours matches the reference") `not resolved` means
+the two are within noise of each other: parity is not excluded, but it is not shown either.
+
+Preconditions. Parity with the reference and "beats random init" say something about inheritance only where
+depth matters: the reference (k layers) must beat a random-init model of k/2 layers trained the same steps by
+more than 2 sigma at that scale, or Ours can match the reference and beat random init just by inheriting the
+reference's extra training steps (issue 18). The random arm is taken from the claim's own CSV (Figure 4's for
+Table 4): the same model and steps as the reference, fewer layers, the depth closest to k/2. Table 1's random
+arm has the target depth, which is k/2 only when growth stopped at round 1; a deeper random arm is a stricter
+test (the row says which depth it used), and where no such arm exists the row reads "not testable: no
+half-depth random arm at this scale". "Early layers beat lazy layers" needs a reference with lazy layers
+(strict rule below) at that scale; without one, the "lazy" arm is only the reference's last n layers.
+
+Lazy layers: the paper's strict definition, "all attention matrices of the layer degenerate": every head rank-1
+and single-column in every window (all_degenerate_frac = 1 in results/figure1/lazy_layers.csv). The claim is an
+existence claim: it holds when one reference (trained here or pretrained) has strictly lazy layers in its deeper
+half, and is not resolved otherwise (one model cannot refute it). The relaxed rule (every head degenerate in at
+least 50% of windows) is reported on its own line, as such, and decides nothing.
 
 Cost of the next scale: the FLOPs of every run the claim's notebook makes there (6N + 12 L H Q T per token,
 plus a teacher's forward pass under distillation), which the notebook wrote to results/<name>/plan.csv
@@ -27,7 +49,6 @@ official code) on GPT-2 medium. Smaller models use a GPU less well, so the hours
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -39,16 +60,26 @@ from ..io import atomic_write_text
 from ..paths import PROJECT_DIR
 from ..paths import paper_dir as _default_paper_dir
 from ..paths import results_dir as _default_results_dir
+from . import checks
+from .scales import reportable
 
 HOLDS = "holds"
 NOT_RESOLVED = "not resolved at this scale"
 CONTRADICTED = "contradicted"
+LEANS_FOR = "leans for (one seed)"
+LEANS_AGAINST = "leans against (one seed)"
+NOT_TESTABLE = "not testable at this scale"
 SCALE_ORDER = tuple(SCALES)  # smoke, tiny, small, paper
 THROUGHPUT_CSV = PROJECT_DIR / "benchmarks" / "throughput.csv"
 COMMITTED_REPORTED_DIR = PROJECT_DIR / "results" / "paper_reported"
 LEDGER_NAME = "REPRODUCTION.md"
 # Roles an issue-12 layer-selection CSV may give Inheritune's own choice (the first n layers).
 FIRST_LAYERS_ROLES = ("first", "early", "inheritune")
+# Lazy layers: the paper's rule (every head degenerate in every window) and the relaxed one reported beside it.
+STRICT_LAZY_SHARE = 1.0
+RELAXED_LAZY_SHARE = 0.5
+# A one-seed comparison leans one way when its difference exceeds this many standard errors.
+LEANS_SE = 4
 
 
 # ------------------------------------------------------------------------------------------ verdicts
@@ -67,6 +98,18 @@ def _std(xs: Sequence[float]) -> float:
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
+def difference(
+    a: Sequence[float], b: Sequence[float], a_se: float | None = None, b_se: float | None = None
+) -> tuple[float, float]:
+    """d = mean(a) - mean(b) and its sigma: the seed-to-seed std of a side with two or more values, else its
+    standard error (0 when none was recorded)."""
+    if not a or not b:
+        raise ValueError("a comparison needs at least one value on each side")
+    s_a = _std(a) if len(a) >= 2 else (a_se or 0.0)
+    s_b = _std(b) if len(b) >= 2 else (b_se or 0.0)
+    return _mean(a) - _mean(b), math.sqrt(s_a**2 + s_b**2)
+
+
 def compare(
     a: Sequence[float],
     b: Sequence[float],
@@ -77,51 +120,53 @@ def compare(
 ) -> Verdict:
     """The verdict of "A is better than B" from the values of each side (one per seed); see the module
     docstring. a_se / b_se: the standard error of a single-run side (used only when it has one value)."""
-    if not a or not b:
-        raise ValueError("compare needs at least one value on each side")
+    d, sigma = difference(a, b, a_se, b_se)
+    better = d < 0 if lower_is_better else d > 0
     if len(a) < 2 and len(b) < 2:
-        return Verdict(NOT_RESOLVED, "one seed")
-    s_a = _std(a) if len(a) >= 2 else (a_se or 0.0)
-    s_b = _std(b) if len(b) >= 2 else (b_se or 0.0)
-    sigma = math.sqrt(s_a**2 + s_b**2)
-    d = _mean(a) - _mean(b)
+        if sigma == 0:
+            return Verdict(NOT_RESOLVED, "one seed, no standard error recorded")
+        reason = f"one seed; d = {d:+.3g}, {LEANS_SE} se = {LEANS_SE * sigma:.3g}"
+        if abs(d) <= LEANS_SE * sigma:
+            return Verdict(NOT_RESOLVED, reason)
+        return Verdict(LEANS_FOR if better else LEANS_AGAINST, reason)
     reason = f"d = {d:+.3g}, 2σ = {2 * sigma:.3g}"
     if abs(d) <= 2 * sigma:
         return Verdict(NOT_RESOLVED, reason)
-    better = d < 0 if lower_is_better else d > 0
     return Verdict(HOLDS if better else CONTRADICTED, reason)
 
 
 def combine(verdicts: Iterable[str]) -> str:
-    """One verdict for a claim from its comparisons' verdicts."""
+    """One verdict for a claim from its comparisons' verdicts (the order of the module docstring)."""
     verdicts = list(verdicts)
     if CONTRADICTED in verdicts:
         return CONTRADICTED
+    if NOT_TESTABLE in verdicts:
+        return NOT_TESTABLE
+    if LEANS_AGAINST in verdicts:
+        return LEANS_AGAINST
     if verdicts and all(v == HOLDS for v in verdicts):
         return HOLDS
+    if verdicts and all(v in (HOLDS, LEANS_FOR) for v in verdicts):
+        return LEANS_FOR
     return NOT_RESOLVED
 
 
 # ------------------------------------------------------------------------------------------ CSVs
-def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
-    """A tidy CSV as a list of dicts of strings; [] when the file does not exist."""
+def read_rows(path: str | os.PathLike, fmt: checks.CsvFormat = checks.TABLE) -> list[dict[str, str]]:
+    """A results CSV as a list of dicts of strings after the checks of report/checks.py (`fmt`: a tidy table
+    by default); [] when the file does not exist."""
     path = Path(path)
     if not path.is_file():
         return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return checks.read_checked(path, fmt)
 
 
-def _float(value: str | None) -> float | None:
-    if value in (None, ""):
-        return None
-    x = float(value)
-    return None if math.isnan(x) else x
+_float = checks.number
 
 
 def _scales(rows: Iterable[dict[str, str]]) -> list[str]:
-    found = {r.get("scale", "") for r in rows} - {""}
-    return [s for s in SCALE_ORDER if s in found] + sorted(found - set(SCALE_ORDER))
+    """The scales with rows, smallest first; never the test scale `smoke` (report/scales.py)."""
+    return reportable(r.get("scale", "") for r in rows)
 
 
 def _fmt(values: Sequence[float], se: float | None, digits: int) -> str:
@@ -131,9 +176,15 @@ def _fmt(values: Sequence[float], se: float | None, digits: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------ claims
+DEPTH = "depth"  # precondition: the reference beats a half-depth random model at equal steps (by > 2 sigma)
+LAZY = "lazy"  # precondition: a reference at this scale has lazy layers (strict rule)
+DEPTH_LABEL = "precondition (depth matters here)"
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """'role `a` is better than role `b`' on `metric` (within one model and, if given, one panel)."""
+    """'role `a` is better than role `b`' on `metric` (within one model and, if given, one panel), testable
+    where its `precondition` (DEPTH, LAZY or None) holds at that scale."""
 
     a: str
     b: str
@@ -141,6 +192,7 @@ class Comparison:
     metric: str = "val_loss"
     lower_is_better: bool = True
     panel: str | None = None
+    precondition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +209,17 @@ class ScaleResult:
     scale: str
     lines: list[str]
     verdict: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a claim's rows are judged with besides its own CSV: the rows holding the reference and the random
+    arms of the DEPTH precondition (None: the claim's own rows), the references with strictly lazy layers per
+    scale (LAZY), and the paper's rows whose depth and steps are printed beside ours."""
+
+    depth_rows: list[dict[str, str]] | None = None
+    lazy: dict[str, list[str]] = field(default_factory=dict)
+    paper_rows: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -187,50 +250,215 @@ def _side(rows: list[dict[str, str]], model: str, role: str, c: Comparison) -> l
     ]
 
 
-def evaluate_comparisons(claim: Claim, rows: list[dict[str, str]]) -> list[ScaleResult]:
-    """Per scale with results: one line per model and comparison, and the combined verdict."""
+def _steps(value: str | None) -> str:
+    """100000 -> 100K (the paper's notation); small step counts print as they are; blank -> ?."""
+    x = _float(value)
+    if x is None:
+        return "?"
+    n = int(x)
+    return f"{n // 1000}K" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def _shape(rows: Sequence[dict[str, str]]) -> str:
+    """Depth and steps of a side, "4L/200" (several: joined by "|")."""
+    found = dict.fromkeys(f"{r.get('layers') or '?'}L/{_steps(r.get('steps'))}" for r in rows)
+    return "|".join(found) or "?"
+
+
+def _values(rows: Sequence[dict[str, str]]) -> tuple[list[float], float | None]:
+    """The values of a side (one per seed) and, for a single run, its standard error."""
+    return [float(r["value"]) for r in rows], (_float(rows[0].get("se")) if len(rows) == 1 else None)
+
+
+def _shared_note(a: Sequence, b: Sequence, b_role: str) -> str:
+    """Says so when one side is a single run shared by every seed of the other (its sigma is then its se)."""
+    if len(b) == 1 and len(a) >= 2:
+        return (
+            f"; the {b_role} is one run shared by all seeds (its σ: the validation set's se, no seed spread)"
+        )
+    return ""
+
+
+def _val_loss(rows: list[dict[str, str]], model: str, role_ok: Callable[[str], bool]) -> list[dict[str, str]]:
+    return [
+        r
+        for r in rows
+        if r["model"] == model
+        and role_ok(r["role"])
+        and r["metric"] == "val_loss"
+        and _float(r["value"]) is not None
+    ]
+
+
+def depth_precondition(rows: list[dict[str, str]], model: str) -> tuple[bool, str]:
+    """Whether depth matters for `model` in `rows` (one scale): the reference (k layers) beats the random-init
+    arm trained its steps with the depth closest to k/2 (fewer layers than k; a deeper one is the stricter test)
+    by more than 2 sigma. Returns (met, the line that says so)."""
+    ref = _val_loss(rows, model, lambda role: role == "reference")
+    if not ref:
+        return False, f"{DEPTH_LABEL}: {model}: not testable: no reference arm at this scale"
+    if _float(ref[0]["layers"]) is None:
+        return False, f"{DEPTH_LABEL}: {model}: not testable: the reference's depth is not recorded"
+    k = int(float(ref[0]["layers"]))
+    steps = _float(ref[0]["steps"])
+    random = [
+        r
+        for r in _val_loss(rows, model, lambda role: role.startswith("random"))
+        if _float(r["steps"]) == steps and _float(r["layers"]) is not None and float(r["layers"]) < k
+    ]
+    if not random:
+        return False, (
+            f"{DEPTH_LABEL}: {model}: not testable: no half-depth random arm at this scale (needed: the reference "
+            f"{k}L beating a random {k // 2}L model at {_steps(ref[0]['steps'])} steps by more than 2σ)"
+        )
+    depths = sorted({float(r["layers"]) for r in random}, key=lambda n: (abs(n - k / 2), -n))
+    n = depths[0]
+    arm = [r for r in random if float(r["layers"]) == n]
+    if n == k / 2:
+        which = "half depth"
+    elif n > k / 2:
+        which = f"deeper than half ({k / 2:g}L): a stricter test"
+    else:
+        which = f"shallower than half ({k / 2:g}L): a weaker test"
+    (rv, rse), (av, ase) = _values(ref), _values(arm)
+    d, sigma = difference(rv, av, rse, ase)
+    met = sigma > 0 and d < -2 * sigma
+    line = (
+        f"{DEPTH_LABEL}: {model} reference {_shape(ref)} vs random {_shape(arm)} "
+        f"({arm[0]['role']}, {which}): {_fmt(rv, rse, 3)} vs {_fmt(av, ase, 3)} "
+        f"(d = {d:+.3g}, 2σ = {2 * sigma:.3g}{_shared_note(av, rv, 'reference')}): "
+        + ("met" if met else "not met, so its comparisons are not testable at this scale")
+    )
+    return met, line
+
+
+def _paper_shape(paper_rows: list[dict[str, str]], model: str, role: str) -> str | None:
+    hit = [r for r in paper_rows if r["model"] == model and r["role"] == role]
+    return _shape(hit[:1]) if hit else None
+
+
+def evaluate_comparisons(
+    claim: Claim, rows: list[dict[str, str]], evidence: Evidence | None = None
+) -> list[ScaleResult]:
+    """Per scale with results (never smoke): the preconditions, one line per model and comparison (ours and the
+    paper's depth and steps beside each), and the combined verdict."""
+    evidence = evidence or Evidence()
     out = []
     for scale in _scales(rows):
         lines, verdicts = [], []
         at_scale = [r for r in rows if r.get("scale") == scale]
-        models = list(dict.fromkeys(r["model"] for r in at_scale))
-        for model in models:
+        source = rows if evidence.depth_rows is None else evidence.depth_rows
+        depth_rows = [r for r in source if r.get("scale") == scale]
+        met: dict[tuple[str, str], bool] = {}
+        for model in dict.fromkeys(r["model"] for r in at_scale):
             for c in claim.comparisons:
                 a, b = (_side(at_scale, model, role, c) for role in (c.a, c.b))
                 if not a or not b:
                     continue
-                av, bv = [float(r["value"]) for r in a], [float(r["value"]) for r in b]
-                a_se = _float(a[0].get("se")) if len(a) == 1 else None
-                b_se = _float(b[0].get("se")) if len(b) == 1 else None
+                if c.precondition and (model, c.precondition) not in met:
+                    ok, line = _precondition(c.precondition, depth_rows, model, evidence.lazy.get(scale))
+                    met[(model, c.precondition)] = ok
+                    lines.append(line)
+                (av, a_se), (bv, b_se) = _values(a), _values(b)
                 v = compare(av, bv, lower_is_better=c.lower_is_better, a_se=a_se, b_se=b_se)
-                verdicts.append(v.verdict)
+                testable = met.get((model, c.precondition), True) if c.precondition else True
+                verdicts.append(v.verdict if testable else NOT_TESTABLE)
                 digits = 3 if c.metric.endswith("loss") else 2
+                shapes = f"ours {_shape(a)} vs {_shape(b)} steps"
+                pa, pb = (_paper_shape(evidence.paper_rows, model, role) for role in (c.a, c.b))
+                if pa and pb:
+                    shapes += f", paper {pa} vs {pb}"
                 lines.append(
                     f"{model} {c.label}: {_fmt(av, a_se, digits)} vs {_fmt(bv, b_se, digits)} "
-                    f"({v.reason}): {v.verdict}"
+                    f"({v.reason}{_shared_note(av, bv, c.b)}): {v.verdict}"
+                    + ("" if testable else f" (not counted: {NOT_TESTABLE})")
+                    + f" [{shapes}]"
                 )
         if lines:
             out.append(ScaleResult(scale, lines, combine(verdicts)))
     return out
 
 
-def lazy_layer_results(results: Path) -> list[ScaleResult]:
-    """Lazy layers (rank-1, single-column attention in every head) found in the trained GPT-2 references of
-    results/figure1; the pretrained references (no scale) are listed as evidence under `pretrained`."""
-    lazy = read_rows(results / "figure1" / "lazy_layers.csv")
-    stats = read_rows(results / "figure1" / "layer_stats.csv")
+def _precondition(
+    kind: str, rows: list[dict[str, str]], model: str, lazy: list[str] | None
+) -> tuple[bool, str]:
+    if kind == DEPTH:
+        return depth_precondition(rows, model)
+    if lazy:
+        return True, f"precondition (a reference with lazy layers at this scale): met ({'; '.join(lazy)})"
+    return False, (
+        "precondition (a reference with lazy layers at this scale): not met: no reference trained at this scale "
+        "has a strictly lazy layer, so the 'lazy' arm is its last n layers; early vs lazy is not testable here"
+    )
+
+
+# The ledger reads only each model's scale from the layer statistics (the figure checks the whole format).
+LAYER_SCALES = checks.CsvFormat(
+    "layer statistics",
+    required=("model", "layer"),
+    numeric=checks.LAYER_STATS.numeric,
+    key=checks.LAYER_STATS.key,
+)
+
+
+def _lazy_rows(results: Path) -> tuple[dict[str, list[dict[str, str]]], dict[str, str]]:
+    """results/figure1/lazy_layers.csv grouped by model, and each model's scale (`pretrained`: no scale)."""
+    lazy = read_rows(results / "figure1" / "lazy_layers.csv", checks.LAZY_LAYERS)
+    stats = read_rows(results / "figure1" / "layer_stats.csv", LAYER_SCALES)
     scale_of = {r["model"]: r.get("scale", "") for r in stats}
+    by_model: dict[str, list[dict[str, str]]] = {}
+    for r in lazy:
+        by_model.setdefault(r["model"], []).append(r)
+    return by_model, {m: scale_of.get(m) or "pretrained" for m in by_model}
+
+
+def _lazy_at(layers: list[dict[str, str]], share: float) -> list[int]:
+    return [int(float(r["layer"])) for r in layers if float(r["all_degenerate_frac"]) >= share]
+
+
+def strictly_lazy_references(results: Path) -> dict[str, list[str]]:
+    """Scale -> the references trained at that scale with strictly lazy layers ("model: layers [..]")."""
+    by_model, scale_of = _lazy_rows(results)
+    found: dict[str, list[str]] = {}
+    for model, layers in by_model.items():
+        strict = _lazy_at(layers, STRICT_LAZY_SHARE)
+        if strict:
+            found.setdefault(scale_of[model], []).append(f"{model}: layers {strict}")
+    return found
+
+
+def lazy_layer_results(results: Path) -> list[ScaleResult]:
+    """Lazy layers by the paper's strict rule (every head rank-1 and single-column in every window) in the
+    references of results/figure1 (trained GPT-2s per scale; the pretrained ones, with no scale, under
+    `pretrained`); the relaxed rule (at least 50% of windows) on its own line, deciding nothing."""
+    by_model, scale_of = _lazy_rows(results)
     by_scale: dict[str, list[str]] = {}
     verdicts: dict[str, list[str]] = {}
-    for model in dict.fromkeys(r["model"] for r in lazy):
-        layers = [r for r in lazy if r["model"] == model]
-        found = [int(r["layer"]) for r in layers if r["lazy"].strip().lower() == "true"]
-        deep = [i for i in found if i >= len(layers) // 2]
-        scale = scale_of.get(model) or "pretrained"
-        by_scale.setdefault(scale, []).append(f"{model}: lazy layers {found or 'none'} of {len(layers)}")
+    for model, layers in by_model.items():
+        scale = scale_of[model]
+        if scale not in (*reportable([scale]), "pretrained"):
+            continue  # the test scale gets no verdict
+        strict = _lazy_at(layers, STRICT_LAZY_SHARE)
+        relaxed = _lazy_at(layers, RELAXED_LAZY_SHARE)
+        deep = [i for i in strict if i >= len(layers) // 2]
+        lines = by_scale.setdefault(scale, [])
+        lines.append(
+            f"{model}: lazy layers (strict: every head degenerate in every window) {strict or 'none'} of "
+            f"{len(layers)}"
+        )
+        if relaxed != strict:
+            shares = ", ".join(
+                f"{int(float(r['layer']))}: {float(r['all_degenerate_frac']):.0%}"
+                for r in layers
+                if int(float(r["layer"])) in relaxed
+            )
+            lines.append(
+                f"{model}: relaxed rule (every head degenerate in ≥ {RELAXED_LAZY_SHARE:.0%} of windows; not "
+                f"the paper's definition, decides nothing): layers {relaxed} ({shares})"
+            )
         # one model per scale: finding lazy deep layers shows the claim; not finding them cannot refute it
         verdicts.setdefault(scale, []).append(HOLDS if deep else NOT_RESOLVED)
-    order = [s for s in (*SCALE_ORDER, "pretrained") if s in by_scale]
+    order = [s for s in (*reportable(by_scale), "pretrained") if s in by_scale]
     # an existence claim: one reference with lazy deep layers shows it at that scale
     return [ScaleResult(s, by_scale[s], HOLDS if HOLDS in verdicts[s] else NOT_RESOLVED) for s in order]
 
@@ -243,15 +471,25 @@ def lowdata_results(results: Path) -> list[ScaleResult]:
         at = [r for r in rows if r.get("scale") == scale and r["metric"] != "val_loss"]
         lines, verdicts = [], []
         for metric in dict.fromkeys(r["metric"] for r in at):
-            ours = [float(r["value"]) for r in at if r["metric"] == metric and r["role"] == "inheritune"]
-            ref = [float(r["value"]) for r in at if r["metric"] == metric and r["role"] == "reference"]
-            if not ours or not ref:
+            ours_rows, ref_rows = (
+                [
+                    r
+                    for r in at
+                    if r["metric"] == metric and r["role"] == role and _float(r["value"]) is not None
+                ]
+                for role in ("inheritune", "reference")
+            )
+            if not ours_rows or not ref_rows:
                 continue
+            (ours, ours_se), (ref, ref_se) = _values(ours_rows), _values(ref_rows)
             target = 0.9 * _mean(ref)
-            v = compare(ours, [target], lower_is_better=False)
+            # a single reference's standard error scales with the threshold (0.9 x its score)
+            v = compare(
+                ours, [target], lower_is_better=False, a_se=ours_se, b_se=0.9 * ref_se if ref_se else None
+            )
             verdicts.append(v.verdict)
             lines.append(
-                f"{metric}: ours {_fmt(ours, None, 2)} vs 90% of the reference's {_mean(ref):.2f} = "
+                f"{metric}: ours {_fmt(ours, ours_se, 2)} vs 90% of the reference's {_mean(ref):.2f} = "
                 f"{target:.2f} ({v.reason}): {v.verdict}"
             )
         if lines:
@@ -260,8 +498,17 @@ def lowdata_results(results: Path) -> list[ScaleResult]:
 
 
 TABLE4_COMPARISONS = (
-    Comparison("inheritune", "reference", "Ours vs reference", metric="average", lower_is_better=False),
-    Comparison("inheritune", "random", "Ours vs random", metric="average", lower_is_better=False),
+    Comparison(
+        "inheritune",
+        "reference",
+        "Ours vs reference",
+        metric="average",
+        lower_is_better=False,
+        precondition=DEPTH,
+    ),
+    Comparison(
+        "inheritune", "random", "Ours vs random", metric="average", lower_is_better=False, precondition=DEPTH
+    ),
 )
 
 
@@ -269,7 +516,8 @@ def table4_average_results(results: Path) -> list[ScaleResult]:
     """Table 4's average zero-shot accuracy. The paper averages its five tasks (the `average` rows, written
     when a run has all five). Where the runs lack some (offline, SciQ and HellaSwag have no local copy), the
     average is taken over the tasks that every run of that scale and model has, and a line names them: such a
-    number is never passed off as the paper's average."""
+    number is never passed off as the paper's average. The DEPTH precondition reads Figure 4's runs (the same
+    models, results/figure4/figure4.csv)."""
     from ..evaluation.tasks import PAPER_TABLES
 
     columns = [t.column for t in PAPER_TABLES["table4"]]
@@ -303,7 +551,8 @@ def table4_average_results(results: Path) -> list[ScaleResult]:
     claim = Claim(
         key="table4_average", text="", where="", results="", notebook="", comparisons=TABLE4_COMPARISONS
     )
-    out = evaluate_comparisons(claim, averaged)
+    evidence = Evidence(depth_rows=read_rows(results / "figure4" / "figure4.csv"))
+    out = evaluate_comparisons(claim, averaged, evidence)
     for result in out:
         result.lines.extend(notes.get(result.scale, []))
     return out
@@ -312,7 +561,11 @@ def table4_average_results(results: Path) -> list[ScaleResult]:
 def layer_selection_results(results: Path) -> list[ScaleResult]:
     """Issue 12's layer-selection experiment (results/layer_selection/*.csv, tidy rows with `role`,
     `metric`, `value`, `scale`): the first n layers against every other selection, on val_loss."""
-    rows = [r for p in sorted((results / "layer_selection").glob("*.csv")) for r in read_rows(p)]
+    rows = [
+        r
+        for p in sorted((results / "layer_selection").glob("*.csv"))
+        for r in read_rows(p, checks.SELECTION if p.name == "layer_selection.csv" else checks.TABLE)
+    ]
     rows = [r for r in rows if {"role", "metric", "value", "model"} <= set(r)]
     first = next((role for role in FIRST_LAYERS_ROLES if any(r["role"] == role for r in rows)), None)
     if first is None:
@@ -332,8 +585,8 @@ def layer_selection_results(results: Path) -> list[ScaleResult]:
 CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="lazy_layers",
-        text="Deeper layers of a trained reference are lazy: every head's attention is rank-1 and "
-        "single-column",
+        text="Deeper layers of a trained reference are lazy: all attention matrices of the layer degenerate "
+        "(every head rank-1 and single-column, in every window)",
         where="Section 2, Figure 1 (a, b, d, e)",
         results="figure1/lazy_layers.csv",
         notebook="figure1",
@@ -342,42 +595,46 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         key="parity",
-        text="Inheritune's k/2-start model reaches the reference's validation loss at equal steps",
+        text="Inheritune's k/2-start model reaches the reference's validation loss at equal steps "
+        "(precondition: the reference beats a random half-depth model at equal steps by more than 2σ)",
         where="Table 1, Section 4.1",
         results="table1/table1.csv",
         notebook="table1",
-        comparisons=(Comparison("inheritune", "reference", "Ours vs reference"),),
+        comparisons=(Comparison("inheritune", "reference", "Ours vs reference", precondition=DEPTH),),
         paper=(PaperNumbers("table1", ("reference", "inheritune")),),
         plan="table1/plan.csv",
     ),
     Claim(
         key="random_1x",
-        text="Inheritune beats a same-size model trained from random init for the same steps",
+        text="Inheritune beats a same-size model trained from random init for the same steps "
+        "(precondition: as for parity)",
         where="Table 1",
         results="table1/table1.csv",
         notebook="table1",
-        comparisons=(Comparison("inheritune", "random", "Ours vs random 1x"),),
+        comparisons=(Comparison("inheritune", "random", "Ours vs random 1x", precondition=DEPTH),),
         paper=(PaperNumbers("table1", ("random", "inheritune")),),
         plan="table1/plan.csv",
     ),
     Claim(
         key="random_2x",
-        text="Inheritune beats a same-size model trained from random init for twice the steps",
+        text="Inheritune beats a same-size model trained from random init for twice the steps "
+        "(precondition: as for parity)",
         where="Table 1",
         results="table1/table1.csv",
         notebook="table1",
-        comparisons=(Comparison("inheritune", "random_2x", "Ours vs random 2x"),),
+        comparisons=(Comparison("inheritune", "random_2x", "Ours vs random 2x", precondition=DEPTH),),
         paper=(PaperNumbers("table1", ("random_2x", "inheritune")),),
         plan="table1/plan.csv",
     ),
     Claim(
         key="early_vs_lazy",
-        text="Early layers are a better initialisation than lazy layers or random init",
+        text="Early layers are a better initialisation than lazy layers or random init "
+        "(precondition for early vs lazy: the reference has lazy layers at that scale)",
         where="Section 2, Figure 1 (c, f)",
         results="figure1/figure1_cf.csv",
         notebook="figure1",
         comparisons=(
-            Comparison("early", "lazy", "early vs lazy"),
+            Comparison("early", "lazy", "early vs lazy", precondition=LAZY),
             Comparison("early", "random", "early vs random"),
         ),
         paper_note="Figure 1 (c, f): curves only (no numbers printed)",
@@ -385,7 +642,8 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         key="attn_mlp",
-        text="Inheriting attention and MLP beats inheriting either alone",
+        text="Inheriting attention and MLP beats inheriting either alone (precondition: none, arms of equal "
+        "depth and steps)",
         where="Table 3, Section 4.2",
         results="table3/table3.csv",
         notebook="table3",
@@ -398,7 +656,8 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         key="init_baselines",
-        text="Inheritune beats stacking, hybrid stacking and half width",
+        text="Inheritune beats stacking, hybrid stacking and half width (precondition: none, initialisations "
+        "compared at equal steps)",
         where="Table 2",
         results="table2/table2.csv",
         notebook="table2",
@@ -412,7 +671,7 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         key="distillation",
-        text="Inheritune beats vanilla KD and DistilBERT-style KD at equal steps",
+        text="Inheritune beats vanilla KD and DistilBERT-style KD at equal steps (precondition: none)",
         where="Figure 3, Figure 8",
         results="figure3/figure3.csv",
         notebook="figure3",
@@ -433,20 +692,22 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         key="no_repetition",
-        text="Without data repetition, Inheritune matches the reference and beats same-size random init",
+        text="Without data repetition, Inheritune matches the reference and beats same-size random init "
+        "(precondition: as for parity, on these runs)",
         where="Section 5, Figure 4",
         results="figure4/figure4.csv",
         notebook="figure4",
         comparisons=(
-            Comparison("inheritune", "reference", "Ours vs reference"),
-            Comparison("inheritune", "random", "Ours vs random"),
+            Comparison("inheritune", "reference", "Ours vs reference", precondition=DEPTH),
+            Comparison("inheritune", "random", "Ours vs random", precondition=DEPTH),
         ),
         paper_note="Figure 4: training-loss curves only (no numbers printed); ours: whole-split validation loss",
         plan="figure4/plan.csv",
     ),
     Claim(
         key="table4_average",
-        text="Without repetition, Inheritune has the best average zero-shot accuracy",
+        text="Without repetition, Inheritune has the best average zero-shot accuracy (precondition: as for "
+        "parity, on Figure 4's runs)",
         where="Table 4",
         results="table4/table4.csv",
         notebook="table4",
@@ -505,7 +766,7 @@ def paper_numbers(claim: Claim, reported_dir: Path) -> str:
                 if hit:
                     r = hit[0]
                     layers = f" {r['layers']}L" if r.get("layers") else ""
-                    steps = f" {int(r['steps']) // 1000}K" if r.get("steps") else ""
+                    steps = f" {int(float(r['steps'])) // 1000}K" if r.get("steps") else ""
                     cells.append(f"{r['method']}{layers}{steps} {r['value']}")
             parts.append(f"{MODEL_SHORT.get(model, model)}: " + ", ".join(cells))
     notes = [claim.paper_note] if claim.paper_note else []
@@ -516,8 +777,16 @@ def lowdata_paper_summary(reported_dir: Path) -> str:
     """Table 5 of the paper, summarised from its CSV: on how many tasks Ours-1.5B reaches 90% of its
     reference's score."""
     rows = [r for r in read_rows(reported_dir / "table5.csv") if r.get("source", "paper") == "paper"]
-    ref = {r["metric"]: float(r["value"]) for r in rows if r["role"] == "reference"}
-    ours = {r["metric"]: float(r["value"]) for r in rows if r["role"] == "inheritune"}
+    ref = {
+        r["metric"]: _float(r["value"])
+        for r in rows
+        if r["role"] == "reference" and _float(r["value"]) is not None
+    }
+    ours = {
+        r["metric"]: _float(r["value"])
+        for r in rows
+        if r["role"] == "inheritune" and _float(r["value"]) is not None
+    }
     tasks = [m for m in ours if m in ref]
     if not tasks:
         return "–"
@@ -540,7 +809,7 @@ def read_throughput(path: str | os.PathLike = THROUGHPUT_CSV) -> Throughput | No
     records it), else the highest stated figure of the official code; GPT-2 medium, paper size, 1024 tokens."""
     rows = [
         r
-        for r in read_rows(path)
+        for r in read_rows(path, checks.THROUGHPUT)
         if (r.get("preset"), r.get("scale"), r.get("block_size")) == ("gpt2-medium", "paper", "1024")
         and _float(r.get("tokens_per_s"))
     ]
@@ -568,15 +837,23 @@ def next_step(claim: Claim, scales: Sequence[str], results: Path, throughput: Th
     scale = next_scale(scales)
     if scale is None:
         return "done at the paper's scale"
-    device = "cpu" if scale == "tiny" else "cuda"
+    # the CPU scales are those before `small` (tiny, and any CPU scale config.SCALES lists between them)
+    cpu = (
+        scale in SCALE_ORDER
+        and "small" in SCALE_ORDER
+        and SCALE_ORDER.index(scale) < SCALE_ORDER.index("small")
+    )
+    device = "cpu" if cpu else "cuda"
     command = f"`make {claim.notebook} SCALE={scale} DEVICE={device}`"
     if claim.plan is None:
         return f"{command}; cost not estimated (not GPT-2 training runs)"
-    plan = [r for r in read_rows(results / claim.plan) if r.get("next_scale") == scale]
+    plan = [
+        r for r in read_rows(results / claim.plan, checks.NEXT_SCALE_PLAN) if r.get("next_scale") == scale
+    ]
     if not plan:
         return f"{command}; cost: run the notebook once at a smaller scale to write {claim.plan}"
-    flops = sum(float(r["train_flops"]) + float(r["teacher_flops"] or 0) for r in plan)
-    runs = sum(int(r["runs"]) for r in plan)
+    flops = sum(float(r["train_flops"]) + (_float(r["teacher_flops"]) or 0.0) for r in plan)
+    runs = sum(int(float(r["runs"])) for r in plan)
     if device == "cpu":
         return f"{command}; {runs} runs, {flops:.2e} FLOPs (a CPU scale)"
     if throughput is None:
@@ -594,6 +871,18 @@ class LedgerRow:
     next: str
 
 
+def _evidence(claim: Claim, results: Path, reported: Path) -> Evidence:
+    """The lazy references (for a LAZY precondition) and the paper's rows (their depth and steps) of a claim."""
+    lazy = strictly_lazy_references(results) if any(c.precondition == LAZY for c in claim.comparisons) else {}
+    paper_rows = [
+        r
+        for spec in claim.paper
+        for r in read_rows(reported / f"{spec.table}.csv")
+        if r.get("source", "paper") == "paper" and r["metric"] == spec.metric
+    ]
+    return Evidence(lazy=lazy, paper_rows=paper_rows)
+
+
 def build_ledger(
     results_dir: str | os.PathLike, reported_dir: str | os.PathLike, throughput: Throughput | None
 ) -> list[LedgerRow]:
@@ -603,7 +892,9 @@ def build_ledger(
         if claim.custom is not None:
             ours = claim.custom(results)
         else:
-            ours = evaluate_comparisons(claim, read_rows(results / claim.results))
+            ours = evaluate_comparisons(
+                claim, read_rows(results / claim.results), _evidence(claim, results, reported)
+            )
         if claim.optional and not ours:
             continue
         rows.append(
@@ -621,14 +912,27 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", "<br>")
 
 
+SCALE_HEADINGS = {"pretrained": "Pretrained models (no scale)"}
+
+
+def ledger_columns(rows: Sequence[LedgerRow]) -> list[str]:
+    """One column per scale with results in any row, smallest first (never smoke), pretrained models last."""
+    found = {o.scale for row in rows for o in row.ours}
+    return reportable(found - {"pretrained"}) + (["pretrained"] if "pretrained" in found else [])
+
+
 def ledger_markdown(rows: Sequence[LedgerRow], throughput: Throughput | None) -> str:
     doc = (__doc__ or "").split("\n\n")
-    rules = "\n\n".join(p for p in doc if p.startswith(("Verdict rules", "- `", "A claim holds", "Cost")))
+    legend = ("Verdict rules", "- `", "A claim", "Preconditions", "Lazy layers", "Cost")
+    rules = "\n\n".join(p for p in doc if p.startswith(legend))
+    columns = ledger_columns(rows)
+    headings = [SCALE_HEADINGS.get(s, f"Ours at `{s}`: verdict, numbers") for s in columns]
     lines = [
         "# Reproduction ledger: what our runs show, claim by claim",
         "",
         "Generated by `make paper` (`python -m inheritune_core.report`) from `results/*/*.csv` and the paper's "
-        "numbers in `results/paper_reported/`; do not edit by hand.",
+        "numbers in `results/paper_reported/`; do not edit by hand. One column per scale with results (the "
+        "test scale `smoke` never appears).",
         "",
         rules,
         "",
@@ -636,16 +940,21 @@ def ledger_markdown(rows: Sequence[LedgerRow], throughput: Throughput | None) ->
         if throughput
         else "No throughput figure found.",
         "",
-        "| Claim | Paper | Ours | Verdict | Next scale: command, cost |",
-        "|---|---|---|---|---|",
+        "| " + " | ".join(["Claim", "Paper", *headings, "Next scale: command, cost"]) + " |",
+        "|" + "---|" * (3 + len(columns)),
     ]
     for row in rows:
         c = row.claim
-        ours = "<br>".join(f"**{o.scale}**: " + "; ".join(o.lines) for o in row.ours) or "no results yet"
-        verdict = "<br>".join(f"{o.scale}: **{o.verdict}**" for o in row.ours) or "–"
+        by_scale = {o.scale: o for o in row.ours}
+        cells = [
+            f"{s}: **{by_scale[s].verdict}**<br>" + "<br>".join(by_scale[s].lines)
+            if s in by_scale
+            else ("–" if s == "pretrained" else "no results yet")
+            for s in columns
+        ] or ["no results yet"]
         lines.append(
             "| "
-            + " | ".join(_cell(x) for x in (f"**{c.text}** ({c.where})", row.paper, ours, verdict, row.next))
+            + " | ".join(_cell(x) for x in (f"**{c.text}** ({c.where})", row.paper, *cells, row.next))
             + " |"
         )
     return "\n".join(lines) + "\n"
@@ -673,6 +982,14 @@ __all__ = [
     "HOLDS",
     "NOT_RESOLVED",
     "CONTRADICTED",
+    "LEANS_FOR",
+    "LEANS_AGAINST",
+    "NOT_TESTABLE",
+    "Evidence",
+    "depth_precondition",
+    "strictly_lazy_references",
+    "lazy_layer_results",
+    "ledger_columns",
     "CLAIMS",
     "Claim",
     "Comparison",

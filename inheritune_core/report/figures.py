@@ -12,6 +12,7 @@ CSV formats (written by `experiments.attention`, `analysis.plan` and `experiment
 
 from __future__ import annotations
 
+import io
 import os
 import textwrap
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarForm
 
 from ..report.tables import _deterministic_matplotlib
 from ..report.tables import save_figure as _save_figure
+from . import checks, scales
 
 LAYER_STATS_COLUMNS = ("model", "layer", "stat", "rank_mean", "rank_std", "mass_mean", "mass_std")
 MAPS_COLUMNS = ("model", "layer", "head", "kind", "query", "key", "weight")
@@ -30,15 +32,43 @@ PLAN_COLUMNS = ("reference", "statistic", "layer", "n", "value", "std", "n_windo
 SELECTION_COLUMNS = ("reference", "method", "layers", "n_layers", "step", "val_loss")
 
 
+# The checks (report/checks.py) each of these column sets stands for: numbers, a unique key, a complete last line.
+_FORMATS = {
+    LAYER_STATS_COLUMNS: checks.LAYER_STATS,
+    MAPS_COLUMNS: checks.MAPS,
+    PLAN_COLUMNS: checks.PLAN,
+    SELECTION_COLUMNS: checks.SELECTION,
+}
+
+
 def read_csv_checked(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
+    """A results CSV with `columns`, after every check of report/checks.py (ResultsCSVError names the file and
+    the line of the first fault)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"results CSV {path} does not exist (run its notebook first)")
-    df = pd.read_csv(path)
+    # the format whose columns include the ones asked for (figure9 asks for a few of the layer statistics)
+    fmt = next((f for cols, f in _FORMATS.items() if set(columns) <= set(cols)), None)
+    fmt = checks.CsvFormat(
+        fmt.name if fmt else "results", tuple(columns), fmt.numeric if fmt else (), fmt.key if fmt else ()
+    )
+    text = checks.read_checked_text(path, checks.CsvFormat(fmt.name, required=()))  # text, header, rows
+    df = pd.read_csv(io.StringIO(text))
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(f"{path} lacks columns {missing}")
+        raise checks.ResultsCSVError(f"{path} lacks columns {missing}")
+    checks.check_text(path, text, fmt)  # numbers and the key, once the columns are known to be there
     return df
+
+
+def one_trained_scale(frame: pd.DataFrame) -> pd.DataFrame:
+    """The pretrained models (no scale) and the models trained at one scale: the largest in the CSV other than
+    the test scale smoke (report/scales.py), so a smoke run never adds its toy models beside tiny's."""
+    if "scale" not in frame.columns:
+        return frame
+    scale = frame["scale"].fillna("").astype(str)
+    shown = scales.shown(scale)
+    return frame[(scale == "") | (scale == shown)] if shown else frame
 
 
 def models_note(frame: pd.DataFrame) -> str:
@@ -176,7 +206,7 @@ def render_figure1(results_dir: str | os.PathLike, paper_dir: str | os.PathLike)
     from . import tables as report
 
     results, figures = Path(results_dir) / "figure1", Path(paper_dir) / "figures"
-    stats = read_csv_checked(results / "layer_stats.csv", LAYER_STATS_COLUMNS)
+    stats = one_trained_scale(read_csv_checked(results / "layer_stats.csv", LAYER_STATS_COLUMNS))
     paths = save_figure(
         draw_layer_stats(
             stats,
@@ -217,8 +247,10 @@ def render_figure2(
 
 def render_figure9(results_dir: str | os.PathLike, paper_dir: str | os.PathLike) -> list[Path]:
     """Figure 9: max rank per layer, reference vs Inheritune model, from figure9/layer_stats.csv."""
-    stats = read_csv_checked(
-        Path(results_dir) / "figure9" / "layer_stats.csv", ["model", "layer", "stat", "rank_mean"]
+    stats = one_trained_scale(
+        read_csv_checked(
+            Path(results_dir) / "figure9" / "layer_stats.csv", ["model", "layer", "stat", "rank_mean"]
+        )
     )
     fig = draw_rank_comparison(
         stats,

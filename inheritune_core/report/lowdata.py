@@ -61,6 +61,11 @@ def _reported_dir(results: Path) -> Path:
     return local if local.is_dir() else report.COMMITTED_REPORTED_DIR
 
 
+def _read_ours(path: Path) -> pd.DataFrame:
+    """Our rows of one scale: the largest in the CSV other than the test scale (report.at_shown_scale)."""
+    return report.at_shown_scale(report.read_table_csv(path))[0]
+
+
 def _read_optional(path: Path) -> pd.DataFrame | None:
     return report.read_table_csv(path) if path.is_file() else None
 
@@ -318,7 +323,7 @@ def render_figure10(
     src = _source(results, "figure10", "table5.csv")
     if src is None:
         return None
-    fig = draw_figure10(report.read_table_csv(src), _read_optional(_reported_dir(results) / "table5.csv"))
+    fig = draw_figure10(_read_ours(src), _read_optional(_reported_dir(results) / "table5.csv"))
     return _save(fig, paper / "figures", "figure10")
 
 
@@ -330,7 +335,7 @@ def render_figure11(
     src = _source(results, "figure11", "figure11.csv")
     if src is None:
         return None
-    fig = draw_figure11(report.read_table_csv(src), _read_optional(_reported_dir(results) / "table5.csv"))
+    fig = draw_figure11(_read_ours(src), _read_optional(_reported_dir(results) / "table5.csv"))
     return _save(fig, paper / "figures", "figure11")
 
 
@@ -344,7 +349,7 @@ def render_figure13(
         return None
     reported = _reported_dir(results)
     fig = draw_figure13(
-        report.read_table_csv(src),
+        _read_ours(src),
         _read_optional(reported / "table9.csv"),
         _read_optional(reported / "table5.csv"),
     )

@@ -12,6 +12,11 @@ Two tidy formats:
 - curve rows (`results/<name>/curves.csv`): `panel, model, role, method, layers, step, tokens, split, loss,
   scale, run_hash`; one subplot per panel, one line per (role, layers).
 
+A CSV holds the rows of every scale that was run; a table or figure shows those of the largest scale other than
+the test scale `smoke` and names the others (`at_shown_scale`, report/scales.py). Every CSV is checked before it
+is read (report/checks.py): a duplicated row, a cut-short last line or a value that is not a number is one error
+naming the file and the line, never a plausible wrong table.
+
 Output is deterministic so regenerated files are byte-identical and diffs in git mean a changed number:
 Markdown/LaTeX are plain string formatting, PNGs carry no Software tag, PDFs no creation date.
 """
@@ -22,7 +27,7 @@ import io
 import math
 import os
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +39,10 @@ from ..io import atomic_write_bytes, atomic_write_text
 from ..paths import PROJECT_DIR
 from ..paths import paper_dir as _default_paper_dir
 from ..paths import results_dir as _default_results_dir
+from . import checks, scales
 
-TABLE_COLUMNS = ["table", "model", "role", "method", "layers", "steps", "metric", "value"]
-CURVE_COLUMNS = ["panel", "model", "role", "method", "layers", "step", "tokens", "split", "loss"]
+TABLE_COLUMNS = list(checks.TABLE.required)  # table, model, role, method, layers, steps, metric, value
+CURVE_COLUMNS = list(checks.CURVES.required)  # panel, model, role, method, layers, step, tokens, split, loss
 
 MODEL_NAMES = {
     "gpt2-medium": "GPT-2 Medium",
@@ -141,15 +147,11 @@ FIGURES: dict[str, FigureSpec] = {
 
 # ----------------------------------------------------------------------------------------------- tables
 def read_table_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """A tidy table CSV with `value` kept as text, so the paper's numbers print exactly as printed."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"results CSV {path} does not exist")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in TABLE_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path} is not a tidy table CSV: missing columns {missing}")
-    return df
+    """A tidy table CSV with `value` kept as text, so the paper's numbers print exactly as printed; raises
+    checks.ResultsCSVError (one line: the file and the line) for a file that fails report/checks.py."""
+    # checks.TABLE: the columns, numbers where numbers belong, one row per key, a complete last line
+    text = checks.read_checked_text(path, checks.TABLE)
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
 
 def _format_cell(metric: str, cell: pd.DataFrame) -> str:
@@ -214,6 +216,7 @@ def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFram
     """Rows keyed by (model, role) in the paper's order (then roles only we ran); for every metric, the
     paper's value (and the official log's, where one exists) beside ours."""
     reported = reported if reported is not None else pd.DataFrame(columns=TABLE_COLUMNS + ["source"])
+    reproduced, also = at_shown_scale(reproduced)
     keys = _ordered_unique(zip(reported["model"], reported["role"]))
     keys += [k for k in _ordered_unique(zip(reproduced["model"], reproduced["role"])) if k not in keys]
     metrics = _ordered_unique(list(reported["metric"]) + list(reproduced["metric"]))
@@ -264,13 +267,32 @@ def build_table(spec: TableSpec, reproduced: pd.DataFrame, reported: pd.DataFram
                 row.append(cell["value"].iloc[0] if len(cell) else "–")
         rows.append(row)
 
-    note = _scale_note(reproduced)
+    note = _scale_note(reproduced, also)
     return TableData(caption=spec.caption, header=header, rows=rows, note=note)
 
 
-def _scale_note(reproduced: pd.DataFrame) -> str:
-    scales = _ordered_unique(reproduced["scale"]) if "scale" in reproduced else []
-    scale_text = f"scale `{', '.join(scales)}`" if scales else "an unrecorded scale"
+def at_shown_scale(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of the scale a table or figure shows (report/scales.py: the largest present other than the test
+    scale `smoke`, so a smoke run never replaces tiny's numbers), and the other scales the CSV holds."""
+    if "scale" not in df or df.empty:
+        return df, []
+    shown = scales.shown(df["scale"])
+    others = [s for s in scales.ordered(df["scale"]) if s != shown]
+    if not others:
+        return df, []
+    return df[df["scale"] == shown], others
+
+
+def _scale_note(reproduced: pd.DataFrame, also: Sequence[str] = ()) -> str:
+    shown = _ordered_unique(reproduced["scale"]) if "scale" in reproduced else []
+    scale_text = f"scale `{', '.join(shown)}`" if shown else "an unrecorded scale"
+    if shown == [scales.TEST_SCALE]:
+        scale_text += " (the test suite's scale: its numbers mean nothing)"
+    if also:
+        scale_text += (
+            f", the largest scale in the CSV other than the test scale (it also holds "
+            f"{', '.join(f'`{s}`' for s in also)}, not shown here)"
+        )
     return (
         f"Ours: reproduced at {scale_text} (see `inheritune_core.config.SCALES`); paper: the paper's "
         "models and steps. Rows are matched on their role, so layer counts differ at reduced scales. "
@@ -371,18 +393,13 @@ def render_table(
 
 # ---------------------------------------------------------------------------------------------- figures
 def read_curves_csv(path: str | os.PathLike) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"curves CSV {path} does not exist")
-    df = pd.read_csv(
-        path,
+    """A tidy curves CSV, checked like a table CSV (report/checks.py `CURVES`)."""
+    text = checks.read_checked_text(path, checks.CURVES)
+    return pd.read_csv(
+        io.StringIO(text),
         keep_default_na=False,
         dtype={"panel": str, "model": str, "role": str, "method": str, "split": str},
     )
-    missing = [c for c in CURVE_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path} is not a tidy curves CSV: missing columns {missing}")
-    return df
 
 
 def _deterministic_matplotlib():
@@ -419,6 +436,7 @@ def figure_bytes(fig) -> tuple[bytes, bytes]:
 def draw_curves(spec: FigureSpec, curves: pd.DataFrame):
     """One subplot per panel; one line per (role, layers) with the method and depth in the legend."""
     plt = _deterministic_matplotlib()
+    curves, also = at_shown_scale(curves)
     df = curves[curves["split"] == spec.split]
     if spec.panels:
         df = df[df["panel"].isin(spec.panels)]
@@ -428,7 +446,8 @@ def draw_curves(spec: FigureSpec, curves: pd.DataFrame):
         raise ValueError(f"{spec.name}: no '{spec.split}' rows to draw in the curves CSV")
     panels = _ordered_unique(df["panel"])
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    scales = ", ".join(_ordered_unique(df["scale"])) if "scale" in df else "?"
+    shown = ", ".join(_ordered_unique(df["scale"])) if "scale" in df else "?"
+    shown += f" (also in the CSV, not drawn: {', '.join(also)})" if also else ""
     for ax, panel in zip(axes[0], panels):
         sub = df[df["panel"] == panel]
         for (_role, layers), line in sub.groupby(["role", "layers"], sort=False):
@@ -439,7 +458,7 @@ def draw_curves(spec: FigureSpec, curves: pd.DataFrame):
         ax.set_xlabel("step")
         ax.set_ylabel(f"{spec.split} loss")
         ax.legend(fontsize=7)
-    title = textwrap.fill(f"{spec.caption} Scale: {scales}.", width=70 * len(panels))
+    title = textwrap.fill(f"{spec.caption} Scale: {shown}.", width=70 * len(panels))
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     return fig
