@@ -69,7 +69,7 @@ def test_sigkilled_run_resumes_bit_identically(random_token_data, tmp_path):
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert not (killed_dir / "result.json").exists()
-    assert torch.load(killed_dir / "ckpt.pt", weights_only=False)["step"] == 6
+    assert torch.load(killed_dir / "ckpt.pt", weights_only=True)["step"] == 6
     assert read_metrics(killed_dir / "metrics.csv")[-1]["step"] == 7  # a row the resumed run must drop
 
     model2, cfg2 = make_run(killed_dir)
@@ -79,8 +79,8 @@ def test_sigkilled_run_resumes_bit_identically(random_token_data, tmp_path):
     assert resumed.final_val_loss == reference.final_val_loss
     for (name, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
         assert torch.equal(a, b), name
-    ref_ckpt = torch.load(reference.checkpoint, weights_only=False)
-    res_ckpt = torch.load(resumed.checkpoint, weights_only=False)
+    ref_ckpt = torch.load(reference.checkpoint, weights_only=True)
+    res_ckpt = torch.load(resumed.checkpoint, weights_only=True)
     for key in ref_ckpt["optimizer"]["state"]:
         for field, tensor in ref_ckpt["optimizer"]["state"][key].items():
             assert torch.equal(tensor, res_ckpt["optimizer"]["state"][key][field]), (key, field)
