@@ -64,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "figure1_training": "experiments.gpt2",
     "render_ledger": "report.claims",
     "RecipeRows": "method.recipe",
+    "RecipeConfig": "method.recipe",
     # Hugging Face interop and evaluation
     "gpt_to_hf": "models.hf",
     "hf_to_gpt": "models.hf",
