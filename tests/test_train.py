@@ -21,6 +21,7 @@ from inheritune_core.errors import DataError, TrainingDiverged
 from inheritune_core.models.gpt import GPT, GPTConfig
 from inheritune_core.training import optim as train_optim
 from inheritune_core.training import trainer as train_mod
+from inheritune_core.training.resume import resume_mismatch
 from inheritune_core.training.trainer import (
     METRICS_COLUMNS,
     TrainConfig,
@@ -246,9 +247,9 @@ def test_existing_run_is_never_overwritten(random_token_data, tmp_path):
 def test_a_config_field_added_after_a_run_was_recorded_counts_as_its_default(tmp_path):
     cfg = smoke_cfg(tmp_path / "run")
     recorded = {k: v for k, v in cfg.to_dict().items() if k != "schedule"}  # a run from before `schedule`
-    assert train_mod._resume_mismatch(recorded, cfg) == []
+    assert resume_mismatch(recorded, cfg) == []
     changed = smoke_cfg(tmp_path / "run", schedule="constant")
-    assert train_mod._resume_mismatch(recorded, changed) == ["schedule='cosine' (now 'constant')"]
+    assert resume_mismatch(recorded, changed) == ["schedule='cosine' (now 'constant')"]
 
 
 def test_nan_losses_are_skipped_then_stop_and_keep_the_last_good_checkpoint(random_token_data, tmp_path):

@@ -13,7 +13,9 @@ Guarantees (each reproduced by a fault-injection test in tests/test_reliability.
   (ints, floats, strings, lists, dicts; the RNG states as lists and tensors), and a pickle payload in it never
   runs: it is refused in one line (test_a_pickle_payload_in_ckpt_pt_never_runs). Checkpoints written by earlier
   versions (NumPy RNG state as an array) still load and resume: exactly NumPy's array-rebuilding globals are
-  allowed for them (test_a_checkpoint_of_the_older_format_still_resumes); nothing else needs converting.
+  allowed for them (test_a_checkpoint_of_the_older_format_still_resumes). A file holding any other Python
+  object is refused with a message to delete it and train again (no converter: nothing the package wrote
+  needs one).
 - Divergence: a step whose loss or gradient norm is not finite is skipped and counted (`skipped_steps` in
   `result.json`); 3 in a row stop the run. No checkpoint with non-finite weights or validation loss is written.
 - Locking: one process owns a run folder (`<run>/.lock`, pid@host); a second prints

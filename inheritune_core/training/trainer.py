@@ -36,7 +36,6 @@ from .loop import (
 from .modules import activation_checkpointing, model_config_dict, unwrap
 from .optim import autocast_context, configure_optimizer, kd_loss, learning_rate_at, logits_of
 from .resume import RESULT_REQUIRED, check_same_run, read_result
-from .resume import resume_mismatch as _resume_mismatch
 from .state import CHECKPOINT_FORMAT, TrainState
 from .validation import EVAL_SEED, evaluate_loss
 
@@ -73,7 +72,6 @@ __all__ = [
     "Loop",
     "_Loop",
     "_architecture_mismatch",
-    "_resume_mismatch",
     "autocast_context",
     "check_same_run",
     "identifying_train_config",
