@@ -55,8 +55,6 @@ _UNWRITABLE = {
     errno.EROFS: "is on a read-only file system",
     errno.EACCES: "is not writable (permission denied)",
     errno.EPERM: "is not writable (operation not permitted)",
-    errno.ENOTDIR: "is not a directory (a file is in the way)",
-    errno.EEXIST: "is a file, not a directory",
 }
 
 
@@ -125,7 +123,11 @@ def check_out_dir(out: Path) -> None:
 
 
 def _unwritable(e: OSError, path: Path) -> str:
-    what = _UNWRITABLE.get(e.errno or 0, f"{e.strerror or e}")
+    """Why `path` (a run folder) cannot be written, naming the path at fault, and what to do."""
+    if e.errno in (errno.ENOTDIR, errno.EEXIST):  # a file where a folder of the path should be
+        in_the_way = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        return f"{in_the_way} is a file, not a folder; choose another --out/out_dir"
+    what = _UNWRITABLE.get(e.errno or 0, e.strerror or str(e))
     where = Path(e.filename) if getattr(e, "filename", None) else path
     return f"{where} {what}; choose another --out/out_dir"
 
