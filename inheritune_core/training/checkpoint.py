@@ -35,8 +35,27 @@ from .modules import jsonable, model_config_dict, unwrap
 from .state import CHECKPOINT_FORMAT
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
-# NumPy's globals that rebuild a plain array: what the RNG state of an older checkpoint needs, nothing more.
-_OLD_FORMAT_GLOBALS = [np._core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def _numpy_array_globals() -> list[Any]:
+    """NumPy's globals that rebuild a plain array: what the RNG state of an older checkpoint needs, nothing
+    more. The array-rebuilding function is named `numpy.core...` in files written under NumPy 1 and
+    `numpy._core...` under NumPy 2: both names are allowed, both resolving to this NumPy's function."""
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # NumPy 1
+        from numpy.core.multiarray import _reconstruct
+    names = ("numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct")
+    return [
+        _reconstruct,
+        *((_reconstruct, name) for name in names),
+        np.ndarray,
+        np.dtype,
+        type(np.dtype(np.uint32)),
+    ]
+
+
+_OLD_FORMAT_GLOBALS = _numpy_array_globals()
 
 
 def _os_errno(exc: BaseException | None) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..errors import TrainingDiverged, TrainingInterrupted
 from ..io import read_metrics
-from .checkpoint import _architecture_mismatch, load_checkpoint, read_checkpoint
+from .checkpoint import load_checkpoint, read_checkpoint
 from .cli import main
 from .config import (
     DTYPES,
@@ -71,7 +71,6 @@ __all__ = [
     "Dist",
     "Loop",
     "_Loop",
-    "_architecture_mismatch",
     "autocast_context",
     "check_same_run",
     "identifying_train_config",
