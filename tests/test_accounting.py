@@ -143,3 +143,44 @@ def test_a_validation_subset_is_fixed_and_evenly_spread():
     assert len(window_starts(10_001, 10)) == 1000
     with pytest.raises(DataError, match="fewer than one window"):
         window_starts(10, 10)
+
+
+# ------------------------------------------------------------------------------ validation sized for a test
+def test_val_windows_caps_a_runs_final_validation_and_none_keeps_the_whole_split(random_token_data, tmp_path):
+    """TrainConfig.val_windows (issue 21): N scores a fixed, evenly spaced subset of N windows and result.json
+    records it; None (the default of every scale but smoke) scores every window."""
+    from inheritune_core.training.trainer import TrainConfig, train
+    from inheritune_core.training.validation import validation_loss_of_run
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))
+    kw = dict(progress=False, max_steps=1, eval_iters=1)
+    capped = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "capped", val_windows=5, **kw)
+    whole = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "whole", **kw)
+    assert whole.val_windows is None
+    n_all = (random_token_data.num_tokens("val") - 1) // whole.block_size
+    assert validation_loss_of_run(model, random_token_data, whole).windows == n_all > 5
+    first = validation_loss_of_run(model, random_token_data, capped)
+    assert (first.windows, first.tokens) == (5, 5 * capped.block_size)
+    assert validation_loss_of_run(model, random_token_data, capped) == first  # the same windows every time
+    train(
+        model,
+        random_token_data,
+        capped,
+        final_eval=lambda m: validation_loss_of_run(m, random_token_data, capped).to_result(),
+    )
+    saved = json.loads((tmp_path / "capped" / "result.json").read_text())
+    assert (saved["val_windows"], saved["val_tokens"]) == (5, 5 * capped.block_size)
+    assert saved["train_config"]["val_windows"] == 5
+
+
+def test_val_windows_is_checked_and_identifies_a_run_only_when_set(tmp_path):
+    from inheritune_core.errors import ConfigError
+    from inheritune_core.training.config import TrainConfig, identifying_train_config
+
+    with pytest.raises(ConfigError, match="val_windows must be a positive integer, got 0"):
+        TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path, val_windows=0)
+    default = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path)
+    assert "val_windows" not in identifying_train_config(default)  # every recorded run's hash unchanged
+    capped = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path, val_windows=8)
+    assert identifying_train_config(capped)["val_windows"] == 8

@@ -32,7 +32,10 @@ def _requirement(line: str) -> tuple[str, SpecifierSet]:
 
 def test_environment_yml_installs_the_same_dependencies_as_pyproject():
     project = _pyproject()["project"]
-    declared = dict(_requirement(r) for r in project["dependencies"])
+    # the dependencies and the [lab] extra (Jupyter); the [test] extra comes with `-e .[test]`
+    declared = dict(
+        _requirement(r) for r in [*project["dependencies"], *project["optional-dependencies"]["lab"]]
+    )
     env = yaml.safe_load((PROJECT_DIR / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
@@ -47,8 +50,29 @@ def test_environment_yml_installs_the_same_dependencies_as_pyproject():
         sorted(set(declared.items()) - set(dict(listed).items())),
     )
     # the conda-forge packages come from conda, not pip
-    for name in ("torch", "numpy", "pandas", "matplotlib", "papermill", "ipykernel"):
+    for name in (
+        "torch",
+        "numpy",
+        "pandas",
+        "matplotlib",
+        "papermill",
+        "ipykernel",
+        "jupyterlab",
+        "ipywidgets",
+    ):
         assert name in dict(from_conda), name
+
+
+def test_packaging_metadata_is_current():
+    """No deprecation warning from our own packaging: the license is an SPDX string (PEP 639), with the
+    setuptools floor that reads it; the [lab] extra gives widget progress bars; one console command."""
+    data = _pyproject()
+    project = data["project"]
+    assert project["license"] == "MIT"
+    floor = next(r for r in data["build-system"]["requires"] if r.startswith("setuptools"))
+    assert _requirement(floor)[1] == SpecifierSet(">=77"), floor  # 77 introduced the SPDX string
+    assert "ipywidgets" in dict(_requirement(r) for r in project["optional-dependencies"]["lab"])
+    assert project["scripts"] == {"inheritune": "inheritune_core.cli:main"}
 
 
 def test_ci_runs_the_readme_commands():

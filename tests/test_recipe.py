@@ -14,7 +14,7 @@ import torch
 
 from inheritune_core.config import ConfigError
 from inheritune_core.method.inheritance import grow, inherit, random_init
-from inheritune_core.method.recipe import CSV_COLUMNS, run_inheritune
+from inheritune_core.method.recipe import CSV_COLUMNS, RecipeConfig, run_inheritune
 from inheritune_core.models.gpt import GPT, GPTConfig
 
 K = 8
@@ -367,3 +367,16 @@ def test_cli_trains_a_reference_then_runs_the_recipe(random_token_data, tmp_path
     assert printed == (out / "inheritune" / "inheritune.csv").read_text()
     assert main(["--data", str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_one_recipe_config_object_and_the_keyword_form_run_the_same_rounds(reference, tmp_path):
+    """`run_inheritune(..., recipe=RecipeConfig(...))` is the recipe's one settings object; keywords named like
+    its fields replace them (the older calling convention)."""
+    trainer = ScriptedTrainer([3.4, 2.5])
+    recipe = RecipeConfig(grow_step=3, train_fn=trainer, val_fn=trainer.validate, log=lambda _: None)
+    rows = run_inheritune(reference, None, FakeConfig(str(tmp_path / "a")), 3.0, recipe=recipe)
+    by_keywords, _ = run(reference, tmp_path / "b", [3.4, 2.5], grow_step=3)
+    assert [r["layers"] for r in rows] == [r["layers"] for r in by_keywords] == [4, 7]
+    assert recipe.grow_step == 3 and recipe.start_layers is None  # the caller's object is not changed
+    with pytest.raises(ConfigError, match=r"unknown recipe settings \['grow_by'\]"):
+        run_inheritune(reference, None, FakeConfig(str(tmp_path / "c")), 3.0, recipe=recipe, grow_by=2)

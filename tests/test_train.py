@@ -19,7 +19,9 @@ from inheritune_core.config import ConfigError, optim_kwargs
 from inheritune_core.data.sampling import RandomBatchSampler
 from inheritune_core.errors import DataError, TrainingDiverged
 from inheritune_core.models.gpt import GPT, GPTConfig
+from inheritune_core.training import optim as train_optim
 from inheritune_core.training import trainer as train_mod
+from inheritune_core.training.resume import resume_mismatch
 from inheritune_core.training.trainer import (
     METRICS_COLUMNS,
     TrainConfig,
@@ -170,7 +172,7 @@ def test_evaluate_loss_is_the_mean_cross_entropy_of_fixed_windows(random_token_d
 def test_gradient_accumulation_averages_micro_batches(random_token_data, tmp_path, monkeypatch):
     """With SGD (update = lr * grad), one step with 2 accumulated micro-batches equals one full-batch step."""
     sgd = lambda model, cfg, device_type: torch.optim.SGD(model.parameters(), lr=cfg.learning_rate)
-    monkeypatch.setattr(train_mod, "configure_optimizer", sgd)
+    monkeypatch.setattr(train_optim, "configure_optimizer", sgd)  # what the loop calls
     cfg = smoke_cfg(
         tmp_path / "run",
         micro_batch=2,
@@ -213,7 +215,7 @@ def test_a_run_writes_metrics_checkpoint_and_result(random_token_data, tmp_path)
     saved = json.loads((tmp_path / "run" / "result.json").read_text())
     assert saved["steps"] == 4 and saved["train_config"] == cfg.to_dict()
     assert saved["model_config"]["n_layer"] == 4
-    ckpt = torch.load(result.checkpoint, weights_only=False)
+    ckpt = torch.load(result.checkpoint, weights_only=True)
     assert ckpt["step"] == 4 and ckpt["sampler"]["consumed"] == 4
     assert set(ckpt) >= {"model", "optimizer", "rng", "sampler", "train_config", "model_config"}
     assert not list((tmp_path / "run").glob("*.tmp"))
@@ -245,9 +247,9 @@ def test_existing_run_is_never_overwritten(random_token_data, tmp_path):
 def test_a_config_field_added_after_a_run_was_recorded_counts_as_its_default(tmp_path):
     cfg = smoke_cfg(tmp_path / "run")
     recorded = {k: v for k, v in cfg.to_dict().items() if k != "schedule"}  # a run from before `schedule`
-    assert train_mod._resume_mismatch(recorded, cfg) == []
+    assert resume_mismatch(recorded, cfg) == []
     changed = smoke_cfg(tmp_path / "run", schedule="constant")
-    assert train_mod._resume_mismatch(recorded, changed) == ["schedule='cosine' (now 'constant')"]
+    assert resume_mismatch(recorded, changed) == ["schedule='cosine' (now 'constant')"]
 
 
 def test_nan_losses_are_skipped_then_stop_and_keep_the_last_good_checkpoint(random_token_data, tmp_path):
@@ -274,7 +276,7 @@ def test_nan_losses_are_skipped_then_stop_and_keep_the_last_good_checkpoint(rand
         TrainingDiverged, match=r"loss is nan at step 6: the 3rd step in a row .*\(step 4\) is kept"
     ):
         train(Diverging(), random_token_data, cfg)
-    ckpt = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=False)
+    ckpt = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=True)
     assert ckpt["step"] == 4 and all(torch.isfinite(t).all() for t in ckpt["model"].values())
     assert ckpt["skipped_steps"] == 1  # step 4's own skip; 5 and 6 came after it
     assert not (tmp_path / "run" / "result.json").exists()
@@ -297,7 +299,7 @@ def test_models_returning_an_output_object_train_too(random_token_data, tmp_path
     model = HFLike()
     result = train(model, random_token_data, smoke_cfg(tmp_path / "run", max_steps=2))
     assert math.isfinite(result.final_val_loss)
-    ckpt = torch.load(result.checkpoint, weights_only=False)
+    ckpt = torch.load(result.checkpoint, weights_only=True)
     assert ckpt["model_class"] == "HFLike" and ckpt["model_config"]["kind"] == "toy"
     fresh = HFLike()
     load_checkpoint(result.checkpoint, fresh)

@@ -69,7 +69,7 @@ def test_sigkilled_run_resumes_bit_identically(random_token_data, tmp_path):
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert not (killed_dir / "result.json").exists()
-    assert torch.load(killed_dir / "ckpt.pt", weights_only=False)["step"] == 6
+    assert torch.load(killed_dir / "ckpt.pt", weights_only=True)["step"] == 6
     assert read_metrics(killed_dir / "metrics.csv")[-1]["step"] == 7  # a row the resumed run must drop
 
     model2, cfg2 = make_run(killed_dir)
@@ -79,8 +79,8 @@ def test_sigkilled_run_resumes_bit_identically(random_token_data, tmp_path):
     assert resumed.final_val_loss == reference.final_val_loss
     for (name, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
         assert torch.equal(a, b), name
-    ref_ckpt = torch.load(reference.checkpoint, weights_only=False)
-    res_ckpt = torch.load(resumed.checkpoint, weights_only=False)
+    ref_ckpt = torch.load(reference.checkpoint, weights_only=True)
+    res_ckpt = torch.load(resumed.checkpoint, weights_only=True)
     for key in ref_ckpt["optimizer"]["state"]:
         for field, tensor in ref_ckpt["optimizer"]["state"][key].items():
             assert torch.equal(tensor, res_ckpt["optimizer"]["state"][key][field]), (key, field)
@@ -88,3 +88,42 @@ def test_sigkilled_run_resumes_bit_identically(random_token_data, tmp_path):
     ref_rows, res_rows = read_metrics(reference.metrics_csv), read_metrics(resumed.metrics_csv)
     assert [r["step"] for r in res_rows] == list(range(9))
     assert deterministic_columns(res_rows) == deterministic_columns(ref_rows)
+
+
+def test_the_training_state_is_saved_and_restored_whole(random_token_data, tmp_path):
+    """`TrainState.to_checkpoint` / `restore` carry the optimizer, sampler position, counters and RNG states
+    together (the in-process half of exact resume; the SIGKILL test above is the whole of it)."""
+    import random
+
+    import numpy as np
+
+    from inheritune_core.data.sampling import make_sampler
+    from inheritune_core.training.optim import configure_optimizer
+    from inheritune_core.training.state import TrainState
+
+    model, cfg = make_run(tmp_path / "run")
+    train(model, random_token_data, cfg)
+    ckpt = torch.load(tmp_path / "run" / "ckpt.pt", weights_only=True)
+
+    def fresh() -> TrainState:
+        sampler = make_sampler(
+            cfg.sampler, random_token_data.split("train"), cfg.micro_batch, cfg.block_size, seed=cfg.seed
+        )
+        return TrainState(model, configure_optimizer(model, cfg, "cpu"), sampler)
+
+    state = fresh()
+    state.restore(ckpt)
+    draw = lambda: (random.random(), np.random.rand(), torch.rand(1).item())
+    draws = draw()
+    again = state.to_checkpoint(elapsed_s=ckpt["elapsed_s"], train_config=cfg.to_dict(), data=ckpt["data"])
+    restored = fresh()
+    restored.restore(again)
+    assert (restored.step, restored.tokens_seen, restored.best_val) == (
+        8,
+        ckpt["tokens_seen"],
+        ckpt["best_val_loss"],
+    )
+    assert restored.sampler.state_dict() == ckpt["sampler"] and restored.metrics_rows == ckpt["metrics_rows"]
+    assert draw() != draws  # restore() puts the RNG states back ...
+    restored.restore(ckpt)
+    assert draw() == draws  # ... exactly as they were saved

@@ -354,9 +354,9 @@ def train_spec(
         cfg = train_config_for(spec, run_dir, device, progress)
 
         def whole_split(trained) -> dict[str, Any]:
-            from ..training.validation import validation_loss
+            from ..training.validation import validation_loss_of_run
 
-            return validation_loss(trained, data, cfg.block_size, dtype=cfg.dtype).to_result()
+            return validation_loss_of_run(trained, data, cfg).to_result()
 
         return train(
             model,
@@ -381,14 +381,14 @@ def _complete_result(
     them to result.json atomically."""
     from ..data.sampling import make_sampler
     from ..training.accounting import run_accounting
-    from ..training.validation import validation_loss
+    from ..training.validation import validation_loss_of_run
 
     cfg = train_config_for(record.spec, record.run_dir, device, progress=False)
     with run_folder_lock(record.run_dir):
         result = _read_result(record.run_dir)
         if "val_loss_full" not in result:
             model = record.load_model(device)
-            extra = validation_loss(model, data, cfg.block_size, dtype=cfg.dtype).to_result()
+            extra = validation_loss_of_run(model, data, cfg).to_result()
             if "sampler_end" not in result:
                 sampler = make_sampler(
                     cfg.sampler,

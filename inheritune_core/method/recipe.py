@@ -23,8 +23,8 @@ Every row records both the steps/tokens this round's model has seen in total (`m
 `model_tokens`) and what the recipe has spent so far (`total_steps`, `total_tokens_seen`).
 
 Validation (`val_fn`): parity is decided on the mean token loss over the whole fixed validation split
-(`training.validation.validation_loss`; its standard error is in `val_loss_se`), not on the trainer's few
-periodic batches. `reference_val_loss` must be measured the same way (None measures it here).
+(`training.validation.validation_loss`, capped by `TrainConfig.val_windows`; its standard error is in
+`val_loss_se`), not on the trainer's few periodic batches. `reference_val_loss` must be measured the same way (None measures it here).
 
 Data (`data_offset`, `carry_data`): round 1's sampler starts at global micro-batch `data_offset` (where the
 reference's training stopped, so an inherited model does not re-read its reference's windows), and each
@@ -34,7 +34,7 @@ data repetition") no window is read twice in a lineage until the corpus is exhau
 Optimizer and schedule at each round: every round is a separate training run (its own folder under
 `train_cfg.out_dir`, its own `metrics.csv` / `ckpt.pt` / `result.json`) with a FRESH AdamW (no moments carried
 over) and a FRESH linear-warmup + cosine schedule over its T steps, i.e. `train_cfg` as given, repeated.
-Configurable:
+Configurable (fields of `RecipeConfig`, the recipe's one settings object):
 - `steps_per_round` sets T (default `train_cfg.max_steps`);
 - `warmup_every_round=False` skips the warmup in rounds 2, 3, ...;
 - `round_config(round, n_layers, cfg) -> cfg` rewrites any field of a round's TrainConfig (e.g. a lower
@@ -51,6 +51,7 @@ import io
 import math
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,34 +127,87 @@ def micro_batches_per_run(cfg: Any) -> int:
 
 
 def default_val_fn(model: GPT, data: TokenData, cfg: Any):
-    """The whole validation split at the training context (`training.validation.validation_loss`)."""
+    """The run's final validation: the whole validation split at the training context, or the fixed subset of
+    `cfg.val_windows` windows (`training.validation.validation_loss_of_run`)."""
     from ..training.validation import validation_loss
 
-    return validation_loss(model, data, cfg.block_size, dtype=cfg.dtype)
+    return validation_loss(
+        model, data, cfg.block_size, dtype=cfg.dtype, max_windows=getattr(cfg, "val_windows", None)
+    )
+
+
+@dataclass
+class RecipeConfig:
+    """Algorithm 1's settings: everything but the reference, the data and one round's TrainConfig.
+
+    start_layers: n of the first round (None: k // 2). grow_step: layers added per round (the last step is
+      shortened so the depth never exceeds max_layers). max_layers: stop there even without parity (None: k).
+    tolerance: parity means val_loss <= reference_val_loss + tolerance (0: match or beat it).
+    growth: "reinherit" (each round inherit(reference, n), the paper's reading) or "continue" (grow the
+      trained model).
+    steps_per_round: T (None: train_cfg.max_steps). warmup_every_round=False skips the warmup in rounds 2, 3, ...
+    round_config(round, n_layers, cfg) -> cfg: rewrites any field of a round's TrainConfig.
+    parts, like_official_code, seed: passed to `inherit` / `grow` (what each new block copies).
+    data_offset: the sampler position (global micro-batches) of round 1; carry_data: each later round starts
+      where the previous stopped (False: every round starts at data_offset).
+    csv_path: None writes train_cfg.out_dir/inheritune.csv, rewritten atomically after every round.
+    train_fn: the trainer, `train(model, data, cfg, resume=True) -> result` with `.steps`, `.tokens_seen`,
+      `.wall_time_s` (None: `inheritune_core.training.loop.train`; injectable for tests).
+    val_fn: `val_fn(model, data, cfg)` -> .mean/.se/.tokens (None: the run's final validation).
+    log: where each round's one-line summary goes (None: stderr, beside the trainer's progress bars).
+    """
+
+    start_layers: int | None = None
+    grow_step: int = 2
+    max_layers: int | None = None
+    tolerance: float = 0.0
+    growth: str = "reinherit"
+    steps_per_round: int | None = None
+    warmup_every_round: bool = True
+    round_config: Callable[[int, int, Any], Any] | None = None
+    parts: str | Iterable[str] = "all"
+    like_official_code: bool = False
+    seed: int | None = DEFAULT_SEED
+    data_offset: int = 0
+    carry_data: bool = True
+    csv_path: str | Path | None = None
+    train_fn: TrainFn | None = None
+    val_fn: ValFn | None = None
+    log: Callable[[str], None] | None = None
+
+    def depths(self, k: int) -> tuple[int, int]:
+        """(first, last) depth of the rounds for a k-layer reference; one ConfigError line for bad settings."""
+        start = k // 2 if self.start_layers is None else self.start_layers
+        stop = k if self.max_layers is None else self.max_layers
+        _positive_int(start, "start_layers")
+        _positive_int(stop, "max_layers")
+        _positive_int(self.grow_step, "grow_step")
+        if not start <= stop <= k:
+            raise ConfigError(
+                f"need start_layers <= max_layers <= k, got {start} <= {stop} <= {k} (reference depth)"
+            )
+        tolerance = self.tolerance
+        if (
+            isinstance(tolerance, bool)
+            or not isinstance(tolerance, (int, float))
+            or not math.isfinite(tolerance)
+        ):
+            raise ConfigError(f"tolerance must be a finite number, got {tolerance!r}")
+        if self.growth not in GROWTH:
+            raise ConfigError(f"unknown growth {self.growth!r}; choose one of {', '.join(GROWTH)}")
+        offset = self.data_offset
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ConfigError(f"data_offset must be an integer >= 0, got {offset!r}")
+        return start, stop
 
 
 def run_inheritune(
     reference: GPT,
     data: TokenData,
     train_cfg: Any,
-    reference_val_loss: float | None,
-    start_layers: int | None = None,
-    grow_step: int = 2,
-    max_layers: int | None = None,
-    tolerance: float = 0.0,
-    train_fn: TrainFn | None = None,
-    parts: str | Iterable[str] = "all",
-    steps_per_round: int | None = None,
-    warmup_every_round: bool = True,
-    round_config: Callable[[int, int, Any], Any] | None = None,
-    csv_path: str | Path | None = None,
-    like_official_code: bool = False,
-    seed: int | None = DEFAULT_SEED,
-    log: Callable[[str], None] | None = None,
-    growth: str = "reinherit",
-    val_fn: ValFn | None = None,
-    data_offset: int = 0,
-    carry_data: bool = True,
+    reference_val_loss: float | None = None,
+    recipe: RecipeConfig | None = None,
+    **settings: Any,
 ) -> RecipeRows:
     """Run Algorithm 1 and write one CSV row per round; see the module docstring for growth, validation,
     data and the per-round schedule.
@@ -161,121 +215,133 @@ def run_inheritune(
     reference: the trained k-layer reference (never modified).
     train_cfg: the TrainConfig of one round (T = its max_steps); rounds run in train_cfg.out_dir/roundR-NLlayers.
     reference_val_loss: the reference's whole-split validation loss to match; None measures it with `val_fn`.
-    start_layers: n of the first round (default k // 2). grow_step: layers added per round (default 2; the
-      last step is shortened so the depth never exceeds max_layers). max_layers: stop there even without
-      parity (default k).
-    tolerance: parity means val_loss <= reference_val_loss + tolerance (default 0: match or beat it).
-    growth: "reinherit" (each round inherit(reference, n), the paper's reading) or "continue" (grow the
-      trained model).
-    train_fn: the trainer, `train(model, data, cfg, resume=True) -> result` with `.steps`, `.tokens_seen`,
-      `.wall_time_s` (default `inheritune_core.training.trainer.train`; injectable for tests).
-    val_fn: `val_fn(model, data, cfg)` -> .mean/.se/.tokens (default: the whole validation split).
-    data_offset: the sampler position (global micro-batches) of round 1; carry_data: each later round starts
-      where the previous stopped (False: every round starts at data_offset).
-    parts, like_official_code, seed: passed to `inherit` / `grow` (what each new block copies).
-    csv_path: default train_cfg.out_dir/inheritune.csv, rewritten atomically after every round.
+    recipe: the `RecipeConfig`; `settings` (its field names as keywords, e.g. `grow_step=2`) replace fields of
+      it, so `run_inheritune(ref, data, cfg, loss, grow_step=2)` reads as before.
     """
+    known = {f.name for f in dataclasses.fields(RecipeConfig)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigError(f"unknown recipe settings {unknown}; RecipeConfig has {', '.join(sorted(known))}")
+    recipe = dataclasses.replace(recipe or RecipeConfig(), **settings)
     ref = _as_gpt(reference, "reference")
-    k = ref.config.n_layer
-    start = k // 2 if start_layers is None else start_layers
-    stop = k if max_layers is None else max_layers
-    _positive_int(start, "start_layers")
-    _positive_int(stop, "max_layers")
-    _positive_int(grow_step, "grow_step")
-    if not start <= stop <= k:
-        raise ConfigError(
-            f"need start_layers <= max_layers <= k, got {start} <= {stop} <= {k} (reference depth)"
-        )
-    if not isinstance(tolerance, (int, float)) or not math.isfinite(tolerance):
-        raise ConfigError(f"tolerance must be a finite number, got {tolerance!r}")
-    if growth not in GROWTH:
-        raise ConfigError(f"unknown growth {growth!r}; choose one of {', '.join(GROWTH)}")
-    if isinstance(data_offset, bool) or not isinstance(data_offset, int) or data_offset < 0:
-        raise ConfigError(f"data_offset must be an integer >= 0, got {data_offset!r}")
+    start, stop = recipe.depths(ref.config.n_layer)
     if not dataclasses.is_dataclass(train_cfg) or not hasattr(train_cfg, "out_dir"):
         raise ConfigError(f"train_cfg must be a TrainConfig, got {type(train_cfg).__name__}")
-    steps = _positive_int(
-        train_cfg.max_steps if steps_per_round is None else steps_per_round, "steps_per_round"
-    )
-    if train_fn is None:
-        from ..training.trainer import train as train_fn
-    val_fn = default_val_fn if val_fn is None else val_fn
+    steps = train_cfg.max_steps if recipe.steps_per_round is None else recipe.steps_per_round
+    _positive_int(steps, "steps_per_round")
+    train_fn = recipe.train_fn or _default_train_fn()
+    val_fn = default_val_fn if recipe.val_fn is None else recipe.val_fn
     if reference_val_loss is None:
         reference_val_loss = float(val_fn(ref, data, train_cfg).mean)
     if not isinstance(reference_val_loss, (int, float)) or not math.isfinite(reference_val_loss):
         raise ConfigError(f"reference_val_loss must be a finite number, got {reference_val_loss!r}")
-    if log is None:
-        from tqdm.auto import tqdm
-
-        log = lambda message: tqdm.write(message, file=sys.stderr)  # beside the trainer's progress bars
+    log = recipe.log or _log_to_stderr
     out_dir = Path(train_cfg.out_dir)
-    csv_file = out_dir / CSV_NAME if csv_path is None else Path(csv_path)
+    csv_file = out_dir / CSV_NAME if recipe.csv_path is None else Path(recipe.csv_path)
 
     def build(n: int, previous: GPT | None) -> GPT:
-        if growth == "continue" and previous is not None:
-            return grow(previous, ref, add=n - previous.config.n_layer, parts=parts, seed=seed)
-        return inherit(ref, n, parts=parts, like_official_code=like_official_code, seed=seed)
+        if recipe.growth == "continue" and previous is not None:
+            return grow(previous, ref, add=n - previous.config.n_layer, parts=recipe.parts, seed=recipe.seed)
+        return inherit(
+            ref, n, parts=recipe.parts, like_official_code=recipe.like_official_code, seed=recipe.seed
+        )
 
     rows = RecipeRows()
     model: GPT | None = None
-    n, round_index, offset = start, 1, data_offset
-    total_steps = total_tokens = model_steps = model_tokens = 0
+    n, round_index, offset = start, 1, recipe.data_offset
+    totals = _Totals()
     while True:
         model = build(n, model)
-        cfg = dataclasses.replace(
-            train_cfg, out_dir=str(round_dir(out_dir, round_index, n)), max_steps=steps, sampler_offset=offset
-        )
-        if round_index > 1 and not warmup_every_round:
-            cfg = dataclasses.replace(cfg, warmup_steps=0)
-        if round_config is not None:
-            cfg = round_config(round_index, n, cfg)
+        cfg = _round_train_config(train_cfg, recipe, out_dir, round_index, n, steps, offset)
         result = train_fn(model, data, cfg, resume=True)
         val = val_fn(model, data, cfg)
-        parity = float(val.mean) <= reference_val_loss + tolerance
-        round_steps, round_tokens = int(result.steps), int(result.tokens_seen)
-        total_steps, total_tokens = total_steps + round_steps, total_tokens + round_tokens
-        if growth == "continue":
-            model_steps, model_tokens = model_steps + round_steps, model_tokens + round_tokens
-        else:  # a fresh inherit(): this model has seen this round only
-            model_steps, model_tokens = round_steps, round_tokens
-        rows.append(
-            dict(
-                round=round_index,
-                layers=n,
-                growth=growth,
-                steps=round_steps,
-                model_steps=model_steps,
-                model_tokens=model_tokens,
-                total_steps=total_steps,
-                val_loss=float(val.mean),
-                val_loss_se=float(val.se),
-                val_tokens=int(val.tokens),
-                reference_val_loss=float(reference_val_loss),
-                tokens_seen=round_tokens,
-                total_tokens_seen=total_tokens,
-                sampler_offset=cfg.sampler_offset,
-                wall_time_s=round(float(result.wall_time_s), 3),
-                run_dir=str(cfg.out_dir),
-                reached_parity=parity,
-            )
-        )
+        parity = float(val.mean) <= reference_val_loss + recipe.tolerance
+        totals.add(result, fresh_model=recipe.growth != "continue")
+        rows.append(_row(round_index, n, recipe.growth, result, totals, val, reference_val_loss, cfg, parity))
         _write_csv(csv_file, rows)
         log(
-            f"inheritune round {round_index} ({growth}): {n} layers, val loss {val.mean:.4f} "
+            f"inheritune round {round_index} ({recipe.growth}): {n} layers, val loss {val.mean:.4f} "
             f"(se {val.se:.4f}) vs reference {reference_val_loss:.4f} -> " + ("parity" if parity else "worse")
         )
-        if carry_data:
+        if recipe.carry_data:
             offset = cfg.sampler_offset + micro_batches_per_run(cfg)
         if parity or n >= stop:
             break
-        n, round_index = n + min(grow_step, stop - n), round_index + 1
+        n, round_index = n + min(recipe.grow_step, stop - n), round_index + 1
 
     rows.model, rows.csv_path, rows.reached_parity, rows.next_offset = model, csv_file, parity, offset
     return rows
 
 
+def _default_train_fn() -> TrainFn:
+    from ..training.loop import train
+
+    return train
+
+
+def _log_to_stderr(message: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(message, file=sys.stderr)  # beside the trainer's progress bars
+
+
+def _round_train_config(
+    train_cfg: Any, recipe: RecipeConfig, out_dir: Path, round_index: int, n: int, steps: int, offset: int
+) -> Any:
+    """One round's TrainConfig: its own folder, T steps, its data offset, the recipe's per-round changes."""
+    cfg = dataclasses.replace(
+        train_cfg, out_dir=str(round_dir(out_dir, round_index, n)), max_steps=steps, sampler_offset=offset
+    )
+    if round_index > 1 and not recipe.warmup_every_round:
+        cfg = dataclasses.replace(cfg, warmup_steps=0)
+    if recipe.round_config is not None:
+        cfg = recipe.round_config(round_index, n, cfg)
+    return cfg
+
+
+@dataclass
+class _Totals:
+    """Steps and tokens: spent by the recipe so far, and seen by the current round's model."""
+
+    steps: int = 0
+    tokens: int = 0
+    model_steps: int = 0
+    model_tokens: int = 0
+
+    def add(self, result: Any, fresh_model: bool) -> None:
+        steps, tokens = int(result.steps), int(result.tokens_seen)
+        self.steps, self.tokens = self.steps + steps, self.tokens + tokens
+        if fresh_model:  # a fresh inherit(): this model has seen this round only
+            self.model_steps, self.model_tokens = steps, tokens
+        else:
+            self.model_steps, self.model_tokens = self.model_steps + steps, self.model_tokens + tokens
+
+
+def _row(round_index, n, growth, result, totals, val, reference_val_loss, cfg, parity) -> dict[str, Any]:
+    return dict(
+        round=round_index,
+        layers=n,
+        growth=growth,
+        steps=int(result.steps),
+        model_steps=totals.model_steps,
+        model_tokens=totals.model_tokens,
+        total_steps=totals.steps,
+        val_loss=float(val.mean),
+        val_loss_se=float(val.se),
+        val_tokens=int(val.tokens),
+        reference_val_loss=float(reference_val_loss),
+        tokens_seen=int(result.tokens_seen),
+        total_tokens_seen=totals.tokens,
+        sampler_offset=cfg.sampler_offset,
+        wall_time_s=round(float(result.wall_time_s), 3),
+        run_dir=str(cfg.out_dir),
+        reached_parity=parity,
+    )
+
+
 __all__ = [
     "run_inheritune",
+    "RecipeConfig",
     "RecipeRows",
     "CSV_COLUMNS",
     "CSV_NAME",
@@ -289,23 +355,21 @@ __all__ = [
 # --------------------------------------------------------------------------------------------- CLI
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m inheritune_core.method.recipe`: train (or reuse) a reference, then run Algorithm 1 against it."""
+def build_parser(prog: str = "python -m inheritune_core.method.recipe"):
     import argparse
-    import json
-
-    import torch
-
-    from ..data.tokens import load_token_data
-    from ..errors import DataError
 
     parser = argparse.ArgumentParser(
-        prog="python -m inheritune_core.method.recipe",
+        prog=prog,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Inheritune (Algorithm 1) for a Table 10 preset at a scale: trains the k-layer reference "
         "in OUT/reference (reused when finished), then the rounds in OUT/inheritune; writes "
         "OUT/inheritune/inheritune.csv.",
     )
-    parser.add_argument("--preset", default="gpt2-medium")
+    parser.add_argument(
+        "--preset",
+        default="gpt2-medium",
+        help="the reference: gpt2-medium, gpt2-large, gpt2-large-dagger, gpt2-xlarge",
+    )
     parser.add_argument("--scale", default="tiny", help="smoke, tiny, small or paper")
     parser.add_argument("--data", required=True, help="a prepared corpus folder (e.g. data/english)")
     parser.add_argument(
@@ -317,25 +381,49 @@ def main(argv: list[str] | None = None) -> int:
         help="a trained reference's ckpt.pt (from `python -m inheritune_core.training`) instead of "
         "training one in OUT/reference",
     )
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (None: cuda when available)")
     parser.add_argument(
-        "--max-steps", type=int, default=None, help="T, steps of the reference and of each round"
+        "--max-steps",
+        type=int,
+        default=None,
+        help="T, steps of the reference and of each round (None: the scale's)",
     )
-    parser.add_argument("--grow-step", type=int, default=2)
+    parser.add_argument(
+        "--grow-step", type=int, default=2, help="layers added per round (Algorithm 1's growth)"
+    )
     parser.add_argument(
         "--growth",
         choices=GROWTH,
         default="reinherit",
-        help="reinherit: each round is inherit(reference, n) trained T steps (the paper's reading, default); "
+        help="reinherit: each round is inherit(reference, n) trained T steps (the paper's reading); "
         "continue: grow the trained model",
     )
-    parser.add_argument("--tolerance", type=float, default=0.0)
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="parity: a round's validation loss <= the reference's + this",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m inheritune_core.method.recipe`: train (or reuse) a reference, then run Algorithm 1 against it."""
+    import json
+
+    import torch
+
+    from ..data.tokens import load_token_data
+    from ..errors import DataError
+
+    args = build_parser().parse_args(argv)
 
     from ..errors import TrainingDiverged
     from ..models.gpt import GPTConfig
-    from ..training.trainer import TrainConfig, load_checkpoint, train
+    from ..training.checkpoint import load_checkpoint
+    from ..training.config import TrainConfig
+    from ..training.loop import train
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     overrides: dict[str, Any] = dict(device=device, progress=not args.no_progress)
@@ -354,16 +442,10 @@ def main(argv: list[str] | None = None) -> int:
             offset = int(json.loads((out / "reference" / "result.json").read_text())["sampler_end"])
         reference = reference.to(device)
         cfg = TrainConfig.from_preset(args.preset, args.scale, out / "inheritune", **overrides)
-        rows = run_inheritune(
-            reference,
-            data,
-            cfg,
-            reference_val_loss=None,
-            grow_step=args.grow_step,
-            tolerance=args.tolerance,
-            growth=args.growth,
-            data_offset=offset,
+        recipe = RecipeConfig(
+            grow_step=args.grow_step, tolerance=args.tolerance, growth=args.growth, data_offset=offset
         )
+        rows = run_inheritune(reference, data, cfg, reference_val_loss=None, recipe=recipe)
     except (ConfigError, DataError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2 if isinstance(e, (ConfigError, DataError)) else 1

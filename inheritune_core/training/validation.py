@@ -1,6 +1,6 @@
 """The validation loss that decides parity and fills the tables: the whole validation split, with its error.
 
-The trainer's periodic evaluation (`trainer.evaluate_loss`) averages `eval_iters` fixed random batches: cheap
+The trainer's periodic evaluation (`evaluate_loss`, below) averages `eval_iters` fixed random batches: cheap
 enough to draw a loss curve, but at the `tiny` scale that is 5 batches (2,560 tokens), and Algorithm 1 stops
 on a comparison of two such numbers. Parity decisions and every final number therefore use
 `validation_loss`: the mean next-token cross-entropy over EVERY non-overlapping window of block_size tokens
@@ -9,7 +9,8 @@ in the validation split (the paper's D_val), in a fixed order, the same for ever
 Its standard error is computed with the windows as the units (per-window mean losses are independent enough;
 tokens inside a window are not): se = std(window means) / sqrt(windows). `max_windows` keeps a fixed,
 evenly spaced subset when a split is too large to score whole (never needed by the shipped scales); the
-subset depends only on the split's length, so it is the same for every model.
+subset depends only on the split's length, so it is the same for every model. A run's final validation
+(`validation_loss_of_run`) takes it from `TrainConfig.val_windows` (None, the whole split, except at smoke).
 """
 
 from __future__ import annotations
@@ -22,8 +23,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data.sampling import make_sampler
 from ..data.tokens import TokenData
 from ..errors import DataError
+from .config import TrainConfig
+from .distributed import all_reduce_mean, current_dist
+from .modules import unwrap
+from .optim import autocast_context, logits_of
+
+# Seed of the fixed validation windows: every evaluation of every run sees the same batches.
+EVAL_SEED = 4242
 
 # What the tables need: the standard error of a final loss should be below this (issue 11); reported beside
 # every loss so a reader can check it.
@@ -81,8 +90,6 @@ def validation_loss(
     """Mean next-token loss of `model` over the whole `split` (see the module docstring) and its standard
     error. Works for our GPT and for Hugging Face models (`.logits`). `batch_tokens` bounds the tokens per
     forward pass (memory of the logits), not the result."""
-    from .trainer import autocast_context, logits_of, unwrap
-
     tokens = data.split(split)
     starts = window_starts(len(tokens), block_size, max_windows)
     if device is None:
@@ -111,4 +118,68 @@ def validation_loss(
     return ValidationLoss(mean=float(per_window.mean()), se=se, tokens=n * block_size, windows=n)
 
 
-__all__ = ["ValidationLoss", "validation_loss", "window_starts", "TARGET_SE"]
+def validation_loss_of_run(
+    model: torch.nn.Module, data: TokenData, cfg: TrainConfig, device: str | torch.device | None = None
+) -> ValidationLoss:
+    """The final validation of a run trained with `cfg`: its context, dtype and window cap (`val_windows`)."""
+    return validation_loss(
+        model, data, cfg.block_size, device=device, dtype=cfg.dtype, max_windows=cfg.val_windows
+    )
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model: torch.nn.Module,
+    data: TokenData,
+    cfg: TrainConfig | None = None,
+    *,
+    iters: int | None = None,
+    micro_batch: int | None = None,
+    block_size: int | None = None,
+    split: str = "val",
+    device: str | torch.device | None = None,
+    dtype: str | None = None,
+    seed: int = EVAL_SEED,
+) -> float:
+    """Mean next-token cross-entropy of any model over `iters` fixed random windows of a split.
+
+    The windows depend only on (seed, micro_batch, block_size), so every evaluation of every model sees the
+    same text and losses are comparable across steps and runs. Takes its sizes from `cfg` unless given. Under
+    DDP the iterations are spread over the ranks and the mean is all-reduced.
+    """
+    iters = iters or (cfg.eval_iters if cfg else None)
+    micro_batch = micro_batch or (cfg.micro_batch if cfg else None)
+    block_size = block_size or (cfg.block_size if cfg else None)
+    if not (iters and micro_batch and block_size):
+        raise ValueError("evaluate_loss needs a TrainConfig or iters, micro_batch and block_size")
+    dtype = dtype or (cfg.dtype if cfg else "auto")
+    if device is None:
+        device = next(unwrap(model).parameters()).device
+    device = torch.device(device)
+    ctx = current_dist()
+    sampler = make_sampler("random", data.split(split), micro_batch, block_size, seed=seed)
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    try:
+        for i in range(ctx.rank, iters, ctx.world_size):
+            x, y = sampler.batch_at(i)
+            with autocast_context(device.type, dtype):
+                logits = logits_of(model(x.to(device)))
+            total += F.cross_entropy(
+                logits.reshape(-1, logits.size(-1)).float(), y.to(device).reshape(-1)
+            ).item()
+    finally:
+        model.train(was_training)
+    return all_reduce_mean(total, ctx, device) * ctx.world_size / iters
+
+
+__all__ = [
+    "ValidationLoss",
+    "validation_loss",
+    "validation_loss_of_run",
+    "evaluate_loss",
+    "window_starts",
+    "TARGET_SE",
+    "EVAL_SEED",
+]
