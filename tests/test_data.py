@@ -17,7 +17,7 @@ import pytest
 from inheritune_core.data import corpora as D
 from inheritune_core.data import tokenizer as T
 from inheritune_core.data import tokens as Tok
-from inheritune_core.data.tokens import load_token_data
+from inheritune_core.data.tokens import file_stamp, load_token_data
 from inheritune_core.errors import DataError
 from inheritune_core.paths import data_dir
 
@@ -209,6 +209,7 @@ def test_local_jsonl_corpus_round_trips(tmp_path, gpt2, monkeypatch):
     # meta.json describes each token file's contents (checked against the vocabulary when opened)
     ids = np.fromfile(out / "train.bin", dtype=np.uint16)
     assert data.meta["vocab_size"] == 50257 and data.meta["splits"]["train"]["content"] == {
+        "file": file_stamp(out / "train.bin"),  # trusted while the file keeps this stamp (size, times, inode)
         "tokens": len(ids),
         "sha256": hashlib.sha256(ids.tobytes()).hexdigest(),
         "max_id": int(ids.max()),

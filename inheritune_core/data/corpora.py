@@ -17,6 +17,7 @@ sha256, largest id), which `load_token_data` checks against the tokenizer's voca
 from __future__ import annotations
 
 import argparse
+import codecs
 import hashlib
 import io
 import itertools
@@ -46,7 +47,14 @@ from .tokenizer import (
     pip_download_sdist,
     tokenizer_name,
 )
-from .tokens import CONTENT_KEY, atomic_write_tokens, load_token_data, scan_tokens, token_dtype
+from .tokens import (
+    CONTENT_KEY,
+    atomic_write_tokens,
+    describe_tokens,
+    load_token_data,
+    read_meta_text,
+    token_dtype,
+)
 
 # ----------------------------------------------------------------------------------------------------------------
 # Tokenizing records into token files (one code path for bundled, named and local corpora)
@@ -475,6 +483,43 @@ def _load_hub(spec: HubCorpus, streaming: bool, cache_dir: str | None, num_proc:
     return datasets.load_dataset(spec.hf_path, **kwargs)
 
 
+SOURCE_CHECK_BYTES = 1 << 24  # 16 MiB per read while checking a local text file's encoding
+
+
+def check_source_file(path: Path) -> None:
+    """Refuse a local data file that cannot hold documents, saying which fault it has: empty, binary (a NUL
+    byte), not UTF-8 text, or a .parquet file that is not Parquet. One bounded-memory pass over a text file:
+    `datasets` would otherwise fail deep inside its builders with a message that does not name the fault."""
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes): there is nothing to prepare")
+    with open(path, "rb") as f:
+        if path.suffix.lower() == ".parquet":
+            if f.read(4) != b"PAR1":
+                raise DataError(f"{path} is not a Parquet file (it does not start with PAR1)")
+            return
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        offset = 0
+        while block := f.read(SOURCE_CHECK_BYTES):
+            nul = block.find(b"\0")
+            if nul >= 0:
+                raise DataError(
+                    f"{path} is a binary file, not text (a NUL byte at offset {offset + nul}): give a .txt, "
+                    ".jsonl, .json or .csv file of UTF-8 text, or a .parquet file"
+                )
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as e:
+                raise DataError(
+                    f"{path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} near offset {offset + e.start}): "
+                    "convert it to UTF-8 first (e.g. iconv -f latin1 -t utf-8)"
+                ) from None
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise DataError(f"{path} is not UTF-8 text (it ends inside a multi-byte character)") from None
+
+
 def load_local_records(path: str | os.PathLike, streaming: bool = False, cache_dir: str | None = None):
     """A local dataset as `datasets` records: a saved HF dataset folder, a folder of .txt files (one document per
     file), or a .jsonl/.json/.parquet/.csv file with a text column (a single .txt: one document per paragraph)."""
@@ -492,6 +537,9 @@ def load_local_records(path: str | os.PathLike, streaming: bool = False, cache_d
         files = sorted(str(p) for p in path.rglob("*.txt"))
         if not files:
             raise DataError(f"{path} holds no .txt files and is not a saved Hugging Face dataset")
+        for file in files:
+            if Path(file).stat().st_size:  # an empty document among others is harmless
+                check_source_file(Path(file))
         return datasets.load_dataset(
             "text",
             data_files=files,
@@ -505,6 +553,7 @@ def load_local_records(path: str | os.PathLike, streaming: bool = False, cache_d
         raise DataError(
             f"{path}: unsupported file type {path.suffix!r} (use .txt, .jsonl, .json, .parquet or .csv)"
         )
+    check_source_file(path)
     extra = {"sample_by": "paragraph"} if builder == "text" else {}
     return datasets.load_dataset(
         builder, data_files=str(path), split="train", streaming=streaming, cache_dir=cache_dir, **extra
@@ -552,8 +601,14 @@ def _check_prepared(out: Path, config: dict, force: bool) -> bool:
     if not meta_path.is_file():
         return False
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(read_meta_text(meta_path))
+    except DataError as e:  # not UTF-8: one line naming the file
+        if force:
+            return False
+        raise DataError(f"{e} (or pass --force to replace it)") from None
     except json.JSONDecodeError:
+        meta = {}
+    if not isinstance(meta, dict):
         meta = {}
     if meta.get("config") == config:
         try:
@@ -598,6 +653,12 @@ def prepare_corpus(
     """
     started = time.perf_counter()
     name = str(name)
+    if name == "bundled" and source is not None:
+        # the bundled corpus is built from its pinned packages: a source given with it would be ignored
+        raise DataError(
+            f"--source is a local copy of a named Hub corpus (--name {', '.join(HUB_CORPORA)}); the bundled "
+            f"corpus would ignore {source}: to prepare that file itself, pass it as --name {source}"
+        )
     is_local = name not in CORPUS_NAMES
     if is_local and not Path(name).exists():
         raise DataError(
@@ -732,7 +793,7 @@ def prepare_corpus(
                 )
                 meta["splits"] = {k: {"tokens": v, "documents": len(splits[k])} for k, v in counts.items()}
         for split, info in meta["splits"].items():  # the files' contents, for the checks of load_token_data
-            info[CONTENT_KEY] = scan_tokens(out / f"{split}.bin", meta["dtype"])
+            info[CONTENT_KEY] = describe_tokens(out / f"{split}.bin", meta["dtype"])
         meta["prepare_seconds"] = round(time.perf_counter() - started, 2)
         atomic_write_json(out / "meta.json", meta)  # LAST: its presence means the corpus is complete
         (out / STATE_FILE).unlink(missing_ok=True)
