@@ -140,3 +140,124 @@ def test_a_parquet_source_that_is_not_parquet_is_named(tmp_path):
     source.write_text("text\nhello\n")
     with pytest.raises(DataError, match=r"corpus.parquet is not a Parquet file"):
         D.prepare_corpus(str(source), tmp_path / "out", progress=False, cache_dir=tmp_path / "hf")
+
+
+# ------------------------------------------------------------------------- item 5 and evaluation errors
+
+
+def _piqa(tmp_path: Path, docs) -> Path:
+    from evaluation_fixtures import write_jsonl
+
+    write_jsonl(tmp_path / "piqa" / "validation.jsonl", docs)
+    return tmp_path / "piqa"
+
+
+@pytest.mark.parametrize(
+    "value, kind", [(None, "null"), (["Pour it", "into a jar"], "a list"), (7, "an integer")], ids=str
+)
+def test_a_document_whose_text_is_not_text_is_refused_before_scoring(tmp_path, value, kind):
+    from evaluation_fixtures import OFFICIAL
+
+    from inheritune_core.evaluation.harness import evaluate
+
+    docs = [dict(d) for d in OFFICIAL["piqa"]]
+    docs[1]["sol2"] = value  # the first document is fine: the schema check used to render only that one
+    with pytest.raises(DataError, match=rf"document 1: field 'sol2' is {kind}.*, not text"):
+        evaluate(tmp_path / "no-model", "piqa", local_data={"piqa": _piqa(tmp_path, docs)})
+
+
+def test_choices_holding_a_null_are_refused(tmp_path):
+    from evaluation_fixtures import mmlu_docs, write_jsonl
+
+    from inheritune_core.evaluation.local import prepare_local
+
+    docs = mmlu_docs("anatomy", "test")
+    docs[0]["choices"] = [docs[0]["choices"][0], None, *docs[0]["choices"][2:]]
+    write_jsonl(tmp_path / "anatomy" / "test.jsonl", docs)
+    with pytest.raises(
+        DataError, match=r"field 'choices' is a list .* \(an item is null\), not a list of texts"
+    ):
+        prepare_local("mmlu_anatomy", tmp_path / "anatomy", 0)
+
+
+def test_a_null_field_of_a_task_without_a_known_schema_is_refused(tmp_path):
+    from inheritune_core.evaluation.local import check_template_fields
+
+    cfg = {"doc_to_text": "Q: {{question}}\nA:", "doc_to_target": "{{answer}}"}
+    check_template_fields("t", cfg, [{"question": "q", "answer": "a"}], "f.jsonl")
+    with pytest.raises(DataError, match=r"document 1: field\(s\) \['question'\] are null"):
+        check_template_fields(
+            "t", cfg, [{"question": "q", "answer": "a"}, {"question": None, "answer": "b"}], "f"
+        )
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv"])
+def test_a_non_utf8_local_evaluation_file_is_one_line_naming_it(tmp_path, suffix):
+    from inheritune_core.evaluation.local import prepare_local
+
+    folder = tmp_path / "piqa"
+    folder.mkdir()
+    path = folder / f"validation{suffix}"
+    row = '{"goal": "caf\xe9", "sol1": "a", "sol2": "b", "label": 0}'
+    text = {
+        ".jsonl": row + "\n",
+        ".json": f"[{row}]",
+        ".csv": "goal,sol1,sol2,label\ncaf\xe9,a,b,0\n",
+    }[suffix]
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataError) as err:
+        prepare_local("piqa", folder, 0)
+    assert str(err.value).startswith(f"{path} is not UTF-8 text (byte 0xe9 at offset ")
+    assert "\n" not in str(err.value)
+
+
+def test_mmlu_release_csv_in_latin1_is_named(tmp_path):
+    from inheritune_core.evaluation.local import prepare_local
+
+    path = tmp_path / "anatomy_test.csv"
+    path.write_bytes("Qu\xe9stion?,a,b,c,d,A\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"anatomy_test.csv is not UTF-8 text \(byte 0xe9 at offset 2\)"):
+        prepare_local("mmlu_anatomy", path, 0)
+
+
+@pytest.mark.parametrize("limit", [0, -3, 0.0, -0.5, float("nan"), True])
+def test_evaluate_with_a_limit_below_one_document_says_so(tmp_path, limit):
+    from evaluation_fixtures import OFFICIAL
+
+    from inheritune_core.errors import EvaluationError
+    from inheritune_core.evaluation.harness import evaluate
+
+    source = _piqa(tmp_path, OFFICIAL["piqa"])
+    with pytest.raises(EvaluationError, match=r"limit must be a positive number of documents per task"):
+        evaluate(tmp_path / "no-model", "piqa", limit=limit, local_data={"piqa": source})
+    with pytest.raises(EvaluationError, match=r"limit for task 'piqa' must be a positive number"):
+        evaluate(tmp_path / "no-model", "piqa", limit={"piqa": limit}, local_data={"piqa": source})
+
+
+def _evaluation_cli(capsys, *args: str) -> str:
+    from inheritune_core.evaluation.harness import main
+
+    code = main(["run", "--model", "no-model", "--tasks", "piqa", *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error: "), err
+    return err
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_cli_limit_zero_or_negative_is_one_line(tmp_path, capsys, limit):
+    from evaluation_fixtures import OFFICIAL
+
+    source = _piqa(tmp_path, OFFICIAL["piqa"])
+    err = _evaluation_cli(capsys, "--limit", limit, "--local", f"piqa={source}")
+    assert "limit must be a positive number of documents per task" in err
+
+
+def test_cli_device_cuda_without_a_gpu_is_one_line(tmp_path, capsys):
+    import torch
+    from evaluation_fixtures import OFFICIAL
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a host without CUDA")
+    source = _piqa(tmp_path, OFFICIAL["piqa"])
+    err = _evaluation_cli(capsys, "--device", "cuda", "--local", f"piqa={source}")
+    assert "device 'cuda' was asked for, but CUDA is not available" in err

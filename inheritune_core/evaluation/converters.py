@@ -57,17 +57,73 @@ class Schema:
 
     fields: every field the dataset has; optional: those lm-eval's templates do not read (a copy may lack them);
     check: doc -> None if the gold answer is valid, else a short reason (label out of range...);
-    subset_field: the field naming a document's subset when one file holds all of a group's subsets.
+    subset_field: the field naming a document's subset when one file holds all of a group's subsets;
+    types: field -> TEXT / TEXTS / INTEGER / OBJECT for the fields `check` does not look at. Every document is
+    checked (`validate_docs`): a null or a list where the prompt expects text renders as "None" or "['a']"
+    and is scored without a word (issue 20, item 5). An optional field may be null.
     """
 
     fields: tuple[str, ...]
     optional: tuple[str, ...] = ()
     check: Callable[[Mapping[str, Any]], str | None] | None = None
     subset_field: str | None = None
+    types: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def required(self) -> frozenset[str]:
         return frozenset(self.fields) - frozenset(self.optional)
+
+
+TEXT, TEXTS, INTEGER, OBJECT = "text", "a list of texts", "an integer", "an object"
+
+
+def _describe(value: Any) -> str:
+    """A value's kind in an error message: null, a list, an integer, text..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return f"a list ({value!r:.40})"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    return f"a {type(value).__name__} ({value!r:.40})"
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind == TEXT:
+        return isinstance(value, str)
+    if kind == TEXTS:
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    if kind == INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, Mapping)
+
+
+def type_problem(schema: Schema, doc: Mapping[str, Any]) -> str | None:
+    """The first field of `doc` whose value is not of its schema type ("field 'question' is null, not text")."""
+    for name, kind in schema.types.items():
+        if name not in doc or (doc[name] is None and name in schema.optional):
+            continue
+        if not _is_kind(doc[name], kind):
+            value = doc[name]
+            inner = (
+                f" (an item is {_describe(next(v for v in value if not isinstance(v, str)))})"
+                if kind == TEXTS and isinstance(value, (list, tuple))
+                else ""
+            )
+            return f"field {name!r} is {_describe(value)}{inner}, not {kind}"
+    return None
+
+
+def _text(*names: str) -> dict[str, str]:
+    return dict.fromkeys(names, TEXT)
 
 
 def _label_in(field_name: str, allowed: Sequence[Any]) -> Callable[[Mapping[str, Any]], str | None]:
@@ -109,29 +165,71 @@ def _truthfulqa_check(doc: Mapping[str, Any]) -> str | None:
 # Official dataset (the last part of lm-eval's dataset_path, ":dataset_name" where one path holds several
 # datasets) -> its schema. From the datasets' loading scripts and cards on the Hub.
 OFFICIAL_SCHEMAS: dict[str, Schema] = {
-    "ai2_arc": Schema(("id", "question", "choices", "answerKey"), ("id",), _arc_check),
-    "piqa": Schema(("goal", "sol1", "sol2", "label"), (), _label_in("label", (0, 1))),
-    "super_glue:boolq": Schema(("question", "passage", "idx", "label"), ("idx",), _label_in("label", (0, 1))),
-    "winogrande": Schema(("sentence", "option1", "option2", "answer"), (), _label_in("answer", ("1", "2"))),
+    "ai2_arc": Schema(
+        ("id", "question", "choices", "answerKey"), ("id",), _arc_check, types=_text("id", "question")
+    ),
+    "piqa": Schema(
+        ("goal", "sol1", "sol2", "label"), (), _label_in("label", (0, 1)), types=_text("goal", "sol1", "sol2")
+    ),
+    "super_glue:boolq": Schema(
+        ("question", "passage", "idx", "label"),
+        ("idx",),
+        _label_in("label", (0, 1)),
+        types={**_text("question", "passage"), "idx": INTEGER},
+    ),
+    "winogrande": Schema(
+        ("sentence", "option1", "option2", "answer"),
+        (),
+        _label_in("answer", ("1", "2")),
+        types=_text("sentence", "option1", "option2"),
+    ),
     "winograd_wsc": Schema(
         ("text", "pronoun", "pronoun_loc", "quote", "quote_loc", "options", "label", "source"),
         ("quote", "quote_loc", "source"),
         _label_in("label", (0, 1)),
+        types={
+            **_text("text", "pronoun", "quote", "source"),
+            "pronoun_loc": INTEGER,
+            "quote_loc": INTEGER,
+            "options": TEXTS,
+        },
     ),
     "logiqa": Schema(
-        ("label", "context", "question", "options"), (), _label_in("label", ("a", "b", "c", "d"))
+        ("label", "context", "question", "options"),
+        (),
+        _label_in("label", ("a", "b", "c", "d")),
+        types={**_text("context", "question"), "options": TEXTS},
     ),
     "mmlu": Schema(
-        ("question", "subject", "choices", "answer"), ("subject",), _mmlu_check, subset_field="subject"
+        ("question", "subject", "choices", "answer"),
+        ("subject",),
+        _mmlu_check,
+        subset_field="subject",
+        types={**_text("question", "subject"), "choices": TEXTS},
     ),
-    "glue:wnli": Schema(("sentence1", "sentence2", "label", "idx"), ("idx",), _label_in("label", (0, 1))),
-    "glue:rte": Schema(("sentence1", "sentence2", "label", "idx"), ("idx",), _label_in("label", (0, 1))),
-    "glue:qnli": Schema(("question", "sentence", "label", "idx"), ("idx",), _label_in("label", (0, 1))),
-    "glue:mnli": Schema(("premise", "hypothesis", "label", "idx"), ("idx",), _label_in("label", (0, 1, 2))),
-    "truthful_qa:multiple_choice": Schema(("question", "mc1_targets", "mc2_targets"), (), _truthfulqa_check),
-    "lambada_openai": Schema(("text",)),
-    "wikitext_document_level": Schema(("page",)),
-    "sciq": Schema(("question", "distractor1", "distractor2", "distractor3", "correct_answer", "support")),
+    **{
+        f"glue:{name}": Schema(
+            (*texts, "label", "idx"),
+            ("idx",),
+            _label_in("label", labels),
+            types={**_text(*texts), "idx": INTEGER},
+        )
+        for name, texts, labels in (
+            ("wnli", ("sentence1", "sentence2"), (0, 1)),
+            ("rte", ("sentence1", "sentence2"), (0, 1)),
+            ("qnli", ("question", "sentence"), (0, 1)),
+            ("mnli", ("premise", "hypothesis"), (0, 1, 2)),
+        )
+    },
+    "truthful_qa:multiple_choice": Schema(
+        ("question", "mc1_targets", "mc2_targets"), (), _truthfulqa_check, types=_text("question")
+    ),
+    "lambada_openai": Schema(("text",), types=_text("text")),
+    "wikitext_document_level": Schema(("page",), types=_text("page")),
+    "sciq": Schema(
+        ("question", "distractor1", "distractor2", "distractor3", "correct_answer", "support"),
+        types=_text("question", "distractor1", "distractor2", "distractor3", "correct_answer", "support"),
+    ),
 }
 
 
@@ -1149,6 +1247,40 @@ def convert_file(
         return _run_user_converter(path, fn, per, who), f"user converter {who}", True, ""
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty")
+    if path.suffix.lower() != ".parquet":
+        check_utf8(path)
+    try:
+        return _convert_builtin(path, ctx)
+    except UnicodeDecodeError as e:  # a file read along with `path` (PIQA's labels)
+        raise DataError(
+            f"{path} (or a file read with it) is not UTF-8 text ({e.reason}); convert it"
+        ) from None
+
+
+def check_utf8(path: Path) -> None:
+    """One line naming a local file that is not UTF-8 text (every reader here decodes UTF-8)."""
+    st = path.stat()
+    bad = _utf8_error(str(path), st.st_mtime_ns, st.st_size)
+    if bad is not None:
+        raise DataError(
+            f"{path} is not UTF-8 text (byte 0x{bad[0]:02x} at offset {bad[1]}): convert it to UTF-8 (e.g. "
+            "iconv -f latin1 -t utf-8), or read it with a converter of your own (--converter)"
+        )
+
+
+@lru_cache(maxsize=64)
+def _utf8_error(path: str, mtime_ns: int, size: int) -> tuple[int, int] | None:
+    """(byte, offset) of the first invalid UTF-8 byte of a file, or None; memoised like `_cached_records`."""
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return data[e.start], e.start
+    return None
+
+
+def _convert_builtin(path: Path, ctx: ConvertContext) -> tuple[list[dict], str, bool, str]:
+    """convert_file for the package's own layouts and the official schema."""
     layout = detect_layout(path, ctx)
     if layout is not None:
         return layout.convert(path, ctx), layout.name, layout.exact, layout.note
@@ -1190,18 +1322,19 @@ def layout_error(ctx: ConvertContext, path: Path, p: Probe | None = None, missin
 
 
 def validate_docs(docs: Sequence[Mapping[str, Any]], ctx: ConvertContext, origin: str) -> None:
-    """Every document must carry a valid gold answer (label in range...): one clear error naming the first bad one."""
+    """Every document must carry its fields with their types and a valid gold answer (label in range...): one
+    clear error naming the first bad document."""
     if not docs:
         raise DataError(f"task {ctx.task!r}: {origin} holds no documents")
     schema = official_schema(ctx.dataset)
-    if schema is None or schema.check is None:
+    if schema is None:
         return
     for i, doc in enumerate(docs):
         missing = sorted(f for f in schema.required if f not in doc)
         problem = (
             f"lacks {missing} (the official dataset has {list(schema.fields)}; the document has {sorted(doc)})"
             if missing
-            else schema.check(doc)
+            else type_problem(schema, doc) or (schema.check(doc) if schema.check else None)
         )
         if problem:
             raise DataError(f"task {ctx.task!r}: {origin}: document {i}: {problem}")
@@ -1311,5 +1444,7 @@ __all__ = [
     "convert_split",
     "split_local_files",
     "validate_docs",
+    "type_problem",
     "layout_error",
+    "check_utf8",
 ]

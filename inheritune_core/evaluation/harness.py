@@ -118,6 +118,34 @@ def expand_task_names(tasks: str | Sequence[str]) -> list[str]:
 # ------------------------------------------------------------------------------------------ evaluate
 
 
+def check_limit(limit: Any) -> None:
+    """A limit is a positive number of documents or a fraction in (0, 1): 0, a negative number or a non-number
+    is one clear line (it used to surface later as "no document fits the model's context")."""
+    items = limit.items() if isinstance(limit, Mapping) else [(None, limit)]
+    for task, value in items:
+        if value is None:
+            continue
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or value <= 0:
+            where = f" for task {task!r}" if task is not None else ""
+            raise EvaluationError(
+                f"limit{where} must be a positive number of documents per task (or a fraction in (0, 1)), "
+                f"got {value!r}; leave it out to score every document"
+            )
+
+
+def check_device(device: str) -> None:
+    """A CUDA device asked for on a machine without one is one clear line, before a model is exported."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise EvaluationError(
+                f"device {device!r} was asked for, but CUDA is not available on this machine; use --device cpu "
+                "(or leave --device out: CUDA when present, else the CPU)"
+            )
+
+
 def _default_device() -> str:
     import torch
 
@@ -170,6 +198,9 @@ def evaluate(
     names = expand_task_names(tasks)
     if isinstance(limit, Mapping) and set(limit) - set(names):
         raise EvaluationError(f"limit names tasks that were not requested: {sorted(set(limit) - set(names))}")
+    check_limit(limit)
+    if device is not None:
+        check_device(device)
     if sample is not None and sample not in SAMPLES:
         raise EvaluationError(f"sample must be one of {SAMPLES}, got {sample!r}")
     sources, missing = find_local_sources(names, data_dir, local_data)
@@ -500,6 +531,7 @@ def select_documents(
     chosen indices are returned in file order."""
     if sample not in SAMPLES:
         raise EvaluationError(f"sample must be one of {SAMPLES}, got {sample!r}")
+    check_limit(limit)
     docs = task.eval_docs
     total = len(docs)
     if limit is None:
@@ -706,6 +738,8 @@ __all__ = [
     "SAMPLES",
     "Selection",
     "evaluate",
+    "check_limit",
+    "check_device",
     "expand_task_names",
     "select_documents",
     "fit_task_to_context",
