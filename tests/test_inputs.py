@@ -261,3 +261,54 @@ def test_cli_device_cuda_without_a_gpu_is_one_line(tmp_path, capsys):
     source = _piqa(tmp_path, OFFICIAL["piqa"])
     err = _evaluation_cli(capsys, "--device", "cuda", "--local", f"piqa={source}")
     assert "device 'cuda' was asked for, but CUDA is not available" in err
+
+
+# ------------------------------------------------------------------------- item 7: ties the BLAS used to break
+
+
+def _angular_with_zero_blocks(noise: dict[int, float], L: int = 6):
+    """Mean angular distances of an L-block model whose blocks 1 and 3 are identities: d(h_l, h_l+1) = 0 up to
+    the given noise, every other block turns the state by 0.1 per block."""
+    import torch
+
+    steps = [0.0 if i in (1, 3) else 0.1 for i in range(L)]
+    pos = np.concatenate([[0.0], np.cumsum(steps)])
+    ang = torch.tensor(np.abs(pos[:, None] - pos[None, :]), dtype=torch.float64)
+    for block, eps in noise.items():
+        ang[block, block + 1] = ang[block + 1, block] = eps
+    return ang
+
+
+@pytest.mark.parametrize(
+    "noise",
+    [{1: 0.0, 3: 0.0}, {1: 1e-9, 3: 0.0}, {1: 0.0, 3: 1e-9}, {1: 3e-8, 3: 2e-9}],
+    ids=["exact", "later-smaller", "earlier-smaller", "amd-like"],
+)
+def test_zero_distance_blocks_tie_to_the_earliest_whatever_the_noise(noise):
+    from inheritune_core.analysis.layers import (
+        angular_block_layers,
+        angular_block_start,
+        top_influence_layers,
+    )
+
+    ang = _angular_with_zero_blocks(noise)
+    assert angular_block_start(ang, 1) == 1
+    assert angular_block_layers(ang, 5) == [0, 2, 3, 4, 5]
+    influence = [
+        0.3,
+        noise[1],
+        0.2,
+        noise[3],
+        0.4,
+        0.25,
+    ]  # ShortGPT: the identities go first, later one first
+    assert top_influence_layers(influence, 5) == [0, 1, 2, 4, 5]
+    assert top_influence_layers(influence, 4) == [0, 2, 4, 5]
+
+
+def test_real_differences_are_not_ties():
+    from inheritune_core.analysis.layers import TIE_TOLERANCE, angular_block_start, top_influence_layers
+
+    ang = _angular_with_zero_blocks({1: 10 * TIE_TOLERANCE, 3: 0.0})
+    assert angular_block_start(ang, 1) == 3
+    assert top_influence_layers([0.3, 1e-5, 0.2, 0.0, 0.4], 4) == [0, 1, 2, 4]
