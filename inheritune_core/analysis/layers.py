@@ -279,7 +279,7 @@ def last_layers(n_layers: int, n_keep: int) -> list[int]:
 TIE_TOLERANCE = 1e-6
 
 
-def _tie_ranks(values: Sequence[float], tol: float = TIE_TOLERANCE) -> list[int]:
+def tie_ranks(values: Sequence[float], tol: float = TIE_TOLERANCE) -> list[int]:
     """Each value's rank, ascending, where values within `tol` of their neighbour in sorted order share a rank."""
     order = sorted(range(len(values)), key=lambda i: values[i])
     ranks = [0] * len(values)
@@ -299,7 +299,7 @@ def top_influence_layers(influence: torch.Tensor | Sequence[float], n_keep: int)
     """
     bi = [float(x) for x in np.asarray(influence, dtype=np.float64).ravel()]
     _check_keep(len(bi), n_keep)
-    ranks = _tie_ranks([-b for b in bi])
+    ranks = tie_ranks([-b for b in bi])
     order = sorted(range(len(bi)), key=lambda i: (ranks[i], i))
     return sorted(order[:n_keep])
 
@@ -315,7 +315,7 @@ def angular_block_start(angular: torch.Tensor, n_drop: int) -> int:
     if isinstance(n_drop, bool) or not isinstance(n_drop, int) or not 1 <= n_drop <= L - 1:
         raise ConfigError(f"the number of blocks to drop must be in 1..{L - 1}, got {n_drop!r}")
     d = [float(angular[start, start + n_drop]) for start in range(L - n_drop + 1)]
-    return _tie_ranks(d).index(0)
+    return tie_ranks(d).index(0)
 
 
 def angular_block_layers(angular: torch.Tensor, n_keep: int) -> list[int]:
@@ -330,6 +330,7 @@ def angular_block_layers(angular: torch.Tensor, n_keep: int) -> list[int]:
 
 __all__ = [
     "TIE_TOLERANCE",
+    "tie_ranks",
     "DecoderParts",
     "LayerEvidence",
     "angular_block_layers",

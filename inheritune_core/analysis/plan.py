@@ -46,7 +46,13 @@ import torch
 from ..errors import ConfigError, DataError
 from ..io import write_csv
 from .degeneration import DEFAULT_THRESHOLD, lazy_layer_report
-from .layers import LayerEvidence, angular_block_start, collect_layer_evidence, top_influence_layers
+from .layers import (
+    LayerEvidence,
+    angular_block_start,
+    collect_layer_evidence,
+    tie_ranks,
+    top_influence_layers,
+)
 
 PLAN_COLUMNS = ("reference", "statistic", "layer", "n", "value", "std", "n_windows", "seq_len", "note")
 DEFAULT_LAZY_SHARE = 0.5
@@ -216,7 +222,10 @@ def _notes(
     """Where the statistics agree with the suggestion and where they do not (one sentence each)."""
     L, notes = len(table), []
     bi = table.block_influence.to_numpy()
-    order = np.argsort(np.argsort(bi, kind="stable"), kind="stable") + 1  # 1 = lowest influence
+    # 1 = lowest influence; influences within TIE_TOLERANCE are ties, ordered by layer (not by BLAS noise)
+    tied = tie_ranks([float(b) for b in bi])
+    by_influence = sorted(range(L), key=lambda i: (tied[i], i))
+    order = {layer: rank + 1 for rank, layer in enumerate(by_influence)}
     lazy = [int(x) for x in table.layer[table.lazy]]
     if lazy:
         ranks = ", ".join(f"{layer} (influence rank {order[layer]} of {L}, 1 = lowest)" for layer in lazy)
