@@ -312,3 +312,164 @@ def test_real_differences_are_not_ties():
     ang = _angular_with_zero_blocks({1: 10 * TIE_TOLERANCE, 3: 0.0})
     assert angular_block_start(ang, 1) == 3
     assert top_influence_layers([0.3, 1e-5, 0.2, 0.0, 0.4], 4) == [0, 1, 2, 4]
+
+
+# ------------------------------------------------------------------------- item 8: flattened multiple choice
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *rows])
+    return path
+
+
+def _same_prompts(task: str, source, official) -> list[dict]:
+    """The flattened copy converts to documents lm-eval renders exactly as the official ones."""
+    from test_evaluation_layouts import _converted, _rendered
+
+    local, prepared = _converted(task, source)
+    assert local.layout.startswith("flattened multiple choice"), local.layout
+    assert _rendered(task, local.docs) == _rendered(task, official) and prepared.exact
+    return local.docs
+
+
+MMLU_FLAT_HEADERS = {
+    "choice-index": (["question", "choice0", "choice1", "choice2", "choice3", "answer"], lambda i: i),
+    "letters": (["question", "A", "B", "C", "D", "answer"], lambda i: "ABCD"[i]),
+    "option-letter": (
+        ["question", "option_a", "option_b", "option_c", "option_d", "answer"],
+        lambda i: "abcd"[i],
+    ),
+    "one-based": (["question", "choice1", "choice2", "choice3", "choice4", "answer"], lambda i: i + 1),
+}
+
+
+@pytest.mark.parametrize("layout", list(MMLU_FLAT_HEADERS))
+def test_mmlu_flattened_csv_is_recognised(tmp_path, layout):
+    from evaluation_fixtures import mmlu_docs
+
+    header, answer = MMLU_FLAT_HEADERS[layout]
+    official = mmlu_docs("anatomy", "test")
+    rows = [[d["question"], *d["choices"], answer(d["answer"])] for d in official]
+    path = _write_csv(tmp_path / "anatomy" / "test.csv", header, rows)
+    docs = _same_prompts("mmlu_anatomy", path.parent, official)
+    assert docs == official  # the subject comes from the folder
+
+
+def test_mmlu_flattened_csv_keeps_numeric_choices_as_text(tmp_path):
+    official = [{"question": "1 + 1 = ?", "subject": "anatomy", "choices": ["0", "1", "2", "3"], "answer": 2}]
+    path = _write_csv(
+        tmp_path / "test.csv", ["question", "subject", "choice0", "choice1", "choice2", "choice3", "answer"],
+        [["1 + 1 = ?", "anatomy", 0, 1, 2, 3, 2]],
+    )  # fmt: skip
+    assert _same_prompts("mmlu_anatomy", path, official) == official
+
+
+def test_a_group_runs_on_per_subject_flattened_csvs(tmp_path):
+    from evaluation_fixtures import MMLU_SUBJECTS, mmlu_docs
+
+    from inheritune_core.evaluation.local import define_group, prepare_local
+
+    header = ["question", "choice0", "choice1", "choice2", "choice3", "answer"]
+    for subject in MMLU_SUBJECTS:
+        for split in ("test", "dev"):
+            rows = [[d["question"], *d["choices"], d["answer"]] for d in mmlu_docs(subject, split)]
+            _write_csv(tmp_path / "flat" / f"{subject}_{split}.csv", header, rows)
+    group = define_group("two_subjects_flat", [f"mmlu_{s}" for s in MMLU_SUBJECTS])
+    prepared = prepare_local(group, tmp_path / "flat", 5)
+    for leaf, subject in zip(prepared.leaves, MMLU_SUBJECTS):
+        assert leaf.splits["test"].docs == mmlu_docs(subject, "test")
+        assert leaf.splits["dev"].docs == mmlu_docs(subject, "dev")
+
+
+def test_flattened_layouts_of_the_other_multiple_choice_tasks(tmp_path):
+    from evaluation_fixtures import OFFICIAL, write_jsonl
+
+    arc = OFFICIAL["arc_easy"]
+    rows = [
+        [
+            d["id"],
+            d["question"],
+            *d["choices"]["text"],
+            *[""] * (5 - len(d["choices"]["text"])),
+            d["answerKey"],
+        ]
+        for d in arc
+    ]
+    header = ["id", "question", "choiceA", "choiceB", "choiceC", "choiceD", "choiceE", "answerKey"]
+    _same_prompts("arc_easy", _write_csv(tmp_path / "arc" / "test.csv", header, rows), arc)
+
+    logiqa = OFFICIAL["logiqa"]
+    flat = [
+        {"context": d["context"], "question": d["question"], **{f"option_{c}": o for c, o in zip("abcd", d["options"])},
+         "label": "abcd".index(d["label"])}
+        for d in logiqa
+    ]  # fmt: skip
+    assert _same_prompts("logiqa", write_jsonl(tmp_path / "logiqa" / "test.jsonl", flat), logiqa) == logiqa
+
+    wsc = OFFICIAL["wsc273"]
+    header = ["text", "pronoun", "pronoun_loc", "quote", "quote_loc", "option0", "option1", "label", "source"]
+    rows = [[d[k] for k in header[:5]] + d["options"] + [d["label"], d["source"]] for d in wsc]
+    assert _same_prompts("wsc273", _write_csv(tmp_path / "wsc" / "test.csv", header, rows), wsc) == wsc
+
+    piqa = OFFICIAL["piqa"]
+    rows = [[d["goal"], d["sol1"], d["sol2"], "AB"[d["label"]]] for d in piqa]
+    path = _write_csv(tmp_path / "piqa" / "validation.csv", ["goal", "A", "B", "answer"], rows)
+    assert _same_prompts("piqa", path, piqa) == piqa
+
+    wino = OFFICIAL["winogrande"]
+    rows = [[d["sentence"], d["option1"], d["option2"], int(d["answer"]) - 1] for d in wino]
+    path = _write_csv(tmp_path / "wino" / "validation.csv", ["sentence", "choice0", "choice1", "label"], rows)
+    assert _same_prompts("winogrande", path, wino) == wino
+
+
+@pytest.mark.parametrize(
+    "header, answer, match",
+    [
+        (
+            ["question", "choice0", "choice1", "choice2", "choice3", "answer"],
+            "4",
+            r"answer '4' is out of range for 4",
+        ),
+        (
+            ["question", "choice0", "choice1", "choice2", "choice3", "answer"],
+            "E",
+            r"answer 'E' is out of range",
+        ),
+        (
+            ["question", "choice0", "choice1", "choice2", "choice3", "answer"],
+            "maybe",
+            r"neither a choice letter",
+        ),
+        (["question", "choice1", "choice2", "choice3", "choice4", "answer"], "0", r"numbered from 1"),
+        (
+            ["question", "choice0", "choice1", "choice2", "answer"],
+            "0",
+            r"3 choice columns .* mmlu_anatomy has 4",
+        ),
+    ],
+)
+def test_flattened_answers_that_do_not_fit_are_one_clear_error(tmp_path, header, answer, match):
+    from inheritune_core.evaluation.local import prepare_local
+
+    n = len(header) - 2
+    path = _write_csv(tmp_path / "test.csv", header, [["q?", *[f"c{k}" for k in range(n)], answer]])
+    with pytest.raises(DataError, match=match):
+        prepare_local("mmlu_anatomy", path, 0)
+
+
+def test_choice_column_families():
+    from inheritune_core.evaluation.converters import flat_choice_columns
+
+    assert flat_choice_columns(["question", "choice0", "choice1", "answer"]) == (
+        ["choice0", "choice1"],
+        False,
+    )
+    assert flat_choice_columns(["q", "choice_2", "choice_1"]) == (["choice_1", "choice_2"], True)
+    assert flat_choice_columns(["q", "B", "A", "C"]) == (["A", "B", "C"], False)
+    assert flat_choice_columns(["q", "choice0", "choice2"]) is None  # a gap
+    assert flat_choice_columns(["sentence1", "sentence2", "label"]) is None
+    assert flat_choice_columns(["question", "subject", "choices", "answer"]) is None  # the official MMLU
