@@ -473,3 +473,40 @@ def test_choice_column_families():
     assert flat_choice_columns(["q", "choice0", "choice2"]) is None  # a gap
     assert flat_choice_columns(["sentence1", "sentence2", "label"]) is None
     assert flat_choice_columns(["question", "subject", "choices", "answer"]) is None  # the official MMLU
+
+
+# ------------------------------------------------------------------------- issue 19 item 4: files by concern
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in graph and state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt in graph and nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    return next((c for node in sorted(graph) if node not in state and (c := visit(node))), None)
+
+
+@pytest.mark.parametrize("room", ["analysis", "data", "evaluation"])
+def test_no_import_cycle_even_through_imports_inside_functions(room):
+    # test_architecture checks module-level imports; analysis.attention and analysis.degeneration imported
+    # each other inside functions (issue 19, item 4)
+    from test_architecture import _imports, _module_name, _sources
+
+    graph = {
+        _module_name(p): {t for t, _ in _imports(p, top_level_only=False)}
+        for p in _sources()
+        if _module_name(p).startswith(room + ".")
+    }
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+    assert _cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]  # the check can fail
