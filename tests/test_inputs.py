@@ -510,3 +510,20 @@ def test_no_import_cycle_even_through_imports_inside_functions(room):
     }
     assert _cycle(graph) is None, " -> ".join(_cycle(graph))
     assert _cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]  # the check can fail
+
+
+@pytest.mark.parametrize(
+    "module", ["inheritune_core.evaluation.converters", "inheritune_core.data.corpora"], ids=lambda m: m
+)
+def test_split_modules_keep_every_public_name_importable_from_where_it_was(module):
+    import importlib
+
+    mod = importlib.import_module(module)
+    missing = [name for name in mod.__all__ if not hasattr(mod, name)]
+    assert not missing, missing
+
+
+def test_no_split_module_is_over_700_lines():
+    rooms = [PROJECT / "inheritune_core" / room for room in ("data", "evaluation", "analysis")]
+    sizes = {p.name: len(p.read_text().splitlines()) for room in rooms for p in room.glob("*.py")}
+    assert max(sizes.values()) <= 700, {k: v for k, v in sizes.items() if v > 700}
