@@ -17,6 +17,7 @@ import pytest
 from inheritune_core.data import corpora as D
 from inheritune_core.data import tokenizer as T
 from inheritune_core.data import tokens as Tok
+from inheritune_core.data import writers
 from inheritune_core.data.tokens import file_stamp, load_token_data
 from inheritune_core.errors import DataError
 from inheritune_core.paths import data_dir
@@ -314,7 +315,7 @@ def _dying(records, after):
 
 
 def test_sharded_preparation_resumes_where_it_stopped(tmp_path, monkeypatch):
-    monkeypatch.setattr(D, "BATCH_DOCS", 4)  # tokenize in small batches so the "kill" lands mid-stream
+    monkeypatch.setattr(writers, "BATCH_DOCS", 4)  # tokenize in small batches so the "kill" lands mid-stream
     records = [{"text": d} for d in DOCS]
     kw = dict(val_tokens=150, shard_tokens=400, config={"test": 1}, progress=False)
     reference = D.write_sharded(records, tmp_path / "ref", **kw)
