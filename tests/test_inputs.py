@@ -527,3 +527,85 @@ def test_no_module_of_these_rooms_is_over_800_lines():
     rooms = [PROJECT / "inheritune_core" / room for room in ("data", "evaluation", "analysis")]
     sizes = {p.name: len(p.read_text().splitlines()) for room in rooms for p in room.glob("*.py")}
     assert max(sizes.values()) <= 800, {k: v for k, v in sizes.items() if v > 800}  # issue 19: aim 700
+
+
+# ------------------------------------------------------------------------- issue 21 items 6-7: help, plan figure
+
+
+def _parsers(parser):
+    """A parser and every subcommand's parser under it."""
+    import argparse
+
+    yield parser.prog, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+@pytest.mark.parametrize(
+    "module", ["data.corpora", "evaluation.harness", "analysis.plan"], ids=["data", "evaluation", "plan"]
+)
+def test_every_option_has_help_and_shows_its_default(module):
+    import argparse
+    import importlib
+
+    from inheritune_core.data.cli_format import option_help
+
+    parser = importlib.import_module(f"inheritune_core.{module}").build_parser()
+    seen = 0
+    for prog, p in _parsers(parser):
+        assert p.description, f"{prog} has no description"
+        for action in p._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            name = f"{prog} {'/'.join(action.option_strings) or action.dest}"
+            text = option_help(action)
+            assert text.strip(), f"{name} has no help text"
+            flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+            if not flag and not action.required:
+                assert "default" in text, f"{name} does not show its default: {text!r}"
+            seen += 1
+        assert "(default: %(default)s)" not in p.format_help()  # filled in
+    assert seen >= 8
+
+
+def test_help_shows_a_value_default_and_leaves_none_unsaid():
+    import argparse
+
+    from inheritune_core.data.cli_format import HelpFormatter, option_help
+
+    parser = argparse.ArgumentParser(formatter_class=HelpFormatter)
+    seed = parser.add_argument("--seed", type=int, default=7, help="the seed")
+    out = parser.add_argument("--out", default=None, help="where (default: print)")
+    assert option_help(seed) == "the seed (default: 7)" and option_help(out) == "where (default: print)"
+    assert "the seed (default: 7)" in " ".join(parser.format_help().split())
+
+
+def test_prepare_takes_token_counts_in_scientific_notation():
+    from inheritune_core.data.corpora import build_parser
+
+    args = build_parser().parse_args(["prepare", "--max-tokens", "1e9", "--shard-tokens", "100_000_000"])
+    assert (args.max_tokens, args.shard_tokens) == (1_000_000_000, 100_000_000)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["prepare", "--max-tokens", "1.5"])
+
+
+def test_plan_draws_its_figure_beside_the_committed_ones_not_into_results(tmp_path, monkeypatch):
+    import shutil
+
+    from inheritune_core.analysis import plan as P
+
+    results, paper = tmp_path / "results", tmp_path / "paper"
+    monkeypatch.setenv("INHERITUNE_RESULTS_DIR", str(results))
+    monkeypatch.setenv("INHERITUNE_PAPER_DIR", str(paper))
+    out = P.default_out_dir("smollm2-135m")
+    out.mkdir(parents=True)
+    shutil.copy(PROJECT / "results" / "plan" / "smollm2-135m" / "plan.csv", out / "plan.csv")
+    paths = P.render_figure(out)
+    assert paths == [paper / "figures" / "plan_smollm2-135m.png", paper / "figures" / "plan_smollm2-135m.pdf"]
+    assert all(p.is_file() for p in paths)
+    assert sorted(p.name for p in results.rglob("*") if p.is_file()) == ["plan.csv"]  # nothing untracked
+    own = tmp_path / "mine"  # a folder of the user's own: the figure goes beside the CSV
+    shutil.copytree(out, own)
+    assert P.render_figure(own) == [own / "plan.png", own / "plan.pdf"] and (own / "plan.png").is_file()

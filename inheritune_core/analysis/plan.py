@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.cli_format import HelpFormatter
 from ..errors import ConfigError, DataError
 from ..io import write_csv
 from .degeneration import DEFAULT_THRESHOLD, lazy_layer_report
@@ -378,23 +379,42 @@ def plan(
     return result
 
 
+def figure_dir(out: Path) -> tuple[Path, str]:
+    """Where the CLI draws the figure of out/plan.csv: for the default folder (results/plan/<name>), beside the
+    committed figures, paper/figures/plan_<name>.{png,pdf} (what `make paper` draws, so a run leaves no
+    untracked file in results/); for a folder of the user's own, beside the CSV."""
+    from ..paths import paper_dir, results_dir
+
+    if out.resolve().parent == (results_dir() / "plan").resolve():
+        return paper_dir() / "figures", f"plan_{out.name}"
+    return out, "plan"
+
+
 def render_figure(out_dir: str | os.PathLike) -> list[Path]:
-    """Draw out_dir/plan.png and .pdf from out_dir/plan.csv in a separate process (`report.figures`)."""
+    """Draw the figure of out_dir/plan.csv (see `figure_dir`) in a separate process (`report.figures`): the
+    analysis room never imports the report room."""
+    folder, name = figure_dir(Path(out_dir))
+    paper = str(folder.parent) if name != "plan" else None
+    code = (
+        "import sys; from inheritune_core.report.figures import render_plan; "
+        "print(*render_plan(sys.argv[1], sys.argv[2] or None), sep='\\n')"
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "inheritune_core.report.figures", "plan", str(out_dir)],
-        capture_output=True,
-        text=True,
+        [sys.executable, "-c", code, str(out_dir), paper or ""], capture_output=True, text=True
     )
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         raise RuntimeError(f"drawing the plan figure failed: {lines[-1] if lines else proc.returncode}")
-    return [Path(out_dir) / "plan.png", Path(out_dir) / "plan.pdf"]
+    return [folder / f"{name}.png", folder / f"{name}.pdf"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (every option with its help and default; `main` parses with it)."""
     defaults = PlanConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m inheritune_core.analysis.plan", description=__doc__.splitlines()[0]
+        prog="python -m inheritune_core.analysis.plan",
+        description=__doc__.splitlines()[0],
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--reference", required=True, help="smollm2-135m, gemma3-270m, a Hub name or a folder"
@@ -406,13 +426,28 @@ def main(argv: list[str] | None = None) -> int:
         "--seq-len", type=int, default=defaults.seq_len, help="tokens per window (paper: 100)"
     )
     parser.add_argument(
-        "--loss-runs", type=int, default=defaults.loss_runs, help="windows for truncated loss"
+        "--loss-runs", type=int, default=defaults.loss_runs, help="windows for the truncated-model loss"
     )
-    parser.add_argument("--lazy-share", type=float, default=defaults.lazy_share)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-figure", action="store_true", help="write the CSV only")
-    parser.add_argument("--progress", action="store_true")
+    parser.add_argument(
+        "--lazy-share",
+        type=float,
+        default=defaults.lazy_share,
+        help="a layer is lazy when every head is degenerate in at least this share of the windows",
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the windows' offsets")
+    parser.add_argument("--device", default="cpu", help="where the reference runs: cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--no-figure",
+        action="store_true",
+        help="write the CSV only (default: also the figure, in paper/figures/plan_<name> for the default "
+        "--out, else beside the CSV)",
+    )
+    parser.add_argument("--progress", action="store_true", help="show a progress bar (default: quiet)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else default_out_dir(args.reference)
     try:
@@ -440,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = [
+    "build_parser",
     "DEFAULT_LAZY_SHARE",
     "PLAN_COLUMNS",
     "SUGGESTION_RULE",

@@ -41,6 +41,7 @@ from .bundled import (  # re-exported: their home before data.bundled
     Sdist,
     bundled_documents,
 )
+from .cli_format import HelpFormatter
 from .sources import (  # re-exported: their home before data.sources
     CORPUS_NAMES,
     HUB_CORPORA,
@@ -164,6 +165,8 @@ def prepare_corpus(
         )
     if max_tokens is not None and max_tokens <= 0:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+    if shard_tokens is not None and shard_tokens <= 0:
+        raise ValueError(f"shard_tokens must be positive, got {shard_tokens}")
     out = Path(out_dir) if out_dir is not None else _default_out_dir(name)
     tok = load_tokenizer(tokenizer)
     tok_name = tokenizer_name(tok)
@@ -314,28 +317,80 @@ def summary_line(out: Path, seconds: float, skipped: bool) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def token_count(text: str) -> int:
+    """A token count on the command line: 1000000, 1_000_000 or 1e6 (argparse's int refuses the last)."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tokens") from None
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of tokens")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (every option with its help and default; `main` parses with it)."""
     parser = argparse.ArgumentParser(
-        prog="python -m inheritune_core.data", description=__doc__.splitlines()[0]
+        prog="python -m inheritune_core.data",
+        description=__doc__.splitlines()[0],
+        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("prepare", help="tokenize a corpus into train/val token files")
-    p.add_argument("--name", default="bundled", help=f"{', '.join(CORPUS_NAMES)}, or a local path")
+    p = sub.add_parser(
+        "prepare",
+        help="tokenize a corpus into train/val token files",
+        description="Tokenize a corpus into train.bin/val.bin (+ meta.json, written last) in --out.",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument(
+        "--name",
+        default="bundled",
+        help=f"the corpus: {', '.join(CORPUS_NAMES)}, or a local file or folder to prepare",
+    )
     p.add_argument(
         "--out", default=None, help="output folder (default: data/<name>; data/english for bundled)"
     )
     p.add_argument("--tokenizer", default="gpt2", help="gpt2 or a Hugging Face tokenizer name/path")
     p.add_argument(
-        "--source", default=None, help="read a named corpus from this local copy instead of the Hub"
+        "--source",
+        default=None,
+        help=f"read a named Hub corpus ({', '.join(HUB_CORPORA)}) from this local copy instead of the Hub "
+        "(default: the Hub; refused with the bundled corpus: pass a local file as --name)",
     )
-    p.add_argument("--max-tokens", type=int, default=None, help="cap on train tokens (low-data regime: 1e9)")
-    p.add_argument("--shard-tokens", type=int, default=None, help="write train as shards of this many tokens")
-    p.add_argument("--num-proc", type=int, default=None)
+    p.add_argument(
+        "--max-tokens",
+        type=token_count,
+        default=None,
+        help="cap on train tokens, e.g. 1e9 for the low-data regime (default: no cap)",
+    )
+    p.add_argument(
+        "--shard-tokens",
+        type=token_count,
+        default=None,
+        help="write train as resumable shards of this many tokens (default: one train.bin; 100M-token "
+        "shards for fineweb-edu)",
+    )
+    p.add_argument(
+        "--num-proc",
+        type=int,
+        default=None,
+        help="tokenizer processes (default: up to 8 for a corpus of over 20,000 documents, else 1)",
+    )
     p.add_argument(
         "--force", action="store_true", help="replace a corpus prepared with another configuration"
     )
-    p.add_argument("--no-progress", action="store_true")
-    sub.add_parser("fetch-vocab", help="fetch the offline GPT-2 vocabulary into data/assets")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (default: shown)")
+    sub.add_parser(
+        "fetch-vocab",
+        help="fetch the offline GPT-2 vocabulary into data/assets",
+        description="Fetch the offline GPT-2 vocabulary (gpt2.tiktoken, sha256-pinned) into data/assets.",
+        formatter_class=HelpFormatter,
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch-vocab":
@@ -367,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = [
+    "build_parser",
     "HUB_CORPORA",
     "CORPUS_NAMES",
     "BUNDLED_VAL_DOCUMENTS",
