@@ -24,8 +24,10 @@ used. Where the statistics disagree (ShortGPT's lowest-influence blocks, Gromov 
 contiguous block, the lazy layers) the notes say so; `experiments.layer_selection` trains the candidates.
 
 Writes one tidy CSV (`plan.csv`: reference, statistic, layer, n, value, std, n_windows, seq_len, note) and, from
-the CLI, one figure next to it (drawn by `report.figures.render_plan` in a separate process: the report room
-draws every figure and the analysis room never imports it).
+the CLI, one figure (drawn by `report.figures.render_plan` in a separate process: the report room draws every
+figure and the analysis room never imports it): for the default --out, results/plan/<name>, it goes where the
+committed figures live, paper/figures/plan_<name>.{png,pdf}, so a run leaves no untracked file in results/; for
+a folder of your own, beside the CSV (`figure_dir`).
 """
 
 from __future__ import annotations
@@ -476,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
 
 __all__ = [
     "build_parser",
+    "figure_dir",
+    "render_figure",
     "DEFAULT_LAZY_SHARE",
     "PLAN_COLUMNS",
     "SUGGESTION_RULE",
