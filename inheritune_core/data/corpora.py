@@ -86,9 +86,10 @@ def clean_downloads(download_dir: str | os.PathLike | None = None) -> list[Path]
         return remove_orphan_temps(download_dir, ".pip-*")
 
 
-def _default_out_dir(name: str) -> Path:
+def _default_out_dir(name: str, tokenizer: str = "gpt2") -> Path:
     if name == "bundled":
-        return data_dir() / "english"
+        # data/english is the GPT-2 corpus every scale but the byte-level one reads; data/english-byte that one.
+        return data_dir() / ("english" if tokenizer in GPT2_NAMES else f"english-{tokenizer}")
     if name in HUB_CORPORA:
         return data_dir() / name
     return data_dir() / re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem or "local")
@@ -167,9 +168,9 @@ def prepare_corpus(
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
     if shard_tokens is not None and shard_tokens <= 0:
         raise ValueError(f"shard_tokens must be positive, got {shard_tokens}")
-    out = Path(out_dir) if out_dir is not None else _default_out_dir(name)
     tok = load_tokenizer(tokenizer)
     tok_name = tokenizer_name(tok)
+    out = Path(out_dir) if out_dir is not None else _default_out_dir(name, tok_name)
     spec = LOCAL_DEFAULTS if is_local else HUB_CORPORA.get(name)
     config: dict[str, Any] = {
         "name": name if not is_local else "local",
@@ -231,12 +232,13 @@ def prepare_corpus(
                 "sources": sources,
                 "val_documents": list(BUNDLED_VAL_DOCUMENTS),
                 "sampling": "random",
-                "tokenizer_source": {
+            }
+            if tok_name in GPT2_NAMES:
+                meta["tokenizer_source"] = {
                     "file": "gpt2.tiktoken",
                     "sha256": GPT2_VOCAB_SHA256,
                     "from": f"{WHISPER_SDIST[0]}=={WHISPER_SDIST[1]} sdist (MIT)",
-                },
-            }
+                }
         else:
             local = source or (name if is_local else None)
             streaming = config["layout"] == "sharded"
@@ -350,7 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", default=None, help="output folder (default: data/<name>; data/english for bundled)"
     )
-    p.add_argument("--tokenizer", default="gpt2", help="gpt2 or a Hugging Face tokenizer name/path")
+    p.add_argument(
+        "--tokenizer",
+        default="gpt2",
+        help="gpt2, byte (UTF-8 bytes, the CPU scale's vocabulary) or a Hugging Face tokenizer name/path",
+    )
     p.add_argument(
         "--source",
         default=None,
@@ -399,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         fetch_gpt2_vocab() if args.tokenizer in GPT2_NAMES else None
         meta_before = None
-        out_guess = Path(args.out) if args.out else _default_out_dir(args.name)
+        out_guess = Path(args.out) if args.out else _default_out_dir(args.name, args.tokenizer)
         if (out_guess / "meta.json").is_file():
             meta_before = (out_guess / "meta.json").stat().st_mtime_ns
         out = prepare_corpus(
