@@ -80,6 +80,17 @@ def test_non_utf8_meta_json_is_one_line_naming_the_file(tmp_path):
         load_token_data(root)
 
 
+def test_non_utf8_meta_json_is_one_error_line_from_the_trainer_cli(tmp_path, capsys):
+    from test_reliability import cli_args, single_error_line
+
+    from inheritune_core.training import trainer as T
+
+    root = make_token_data(tmp_path / "corpus")
+    (root / "meta.json").write_bytes(b"\x89PNG\r\n\x1a\n")
+    err = single_error_line(capsys, T.main(cli_args(root, tmp_path / "run")))
+    assert f"{root / 'meta.json'} is corrupt (not UTF-8 text" in err
+
+
 # ------------------------------------------------------------------------- item 6: prepare --source
 
 
