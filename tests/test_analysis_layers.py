@@ -105,10 +105,8 @@ def test_identity_blocks_have_zero_influence_and_are_dropped_first(make):
     L = len(bi)
     # ShortGPT keeps the highest-influence blocks: the two identities are the first to go.
     assert top_influence_layers(bi, L - 2) == others
-    assert top_influence_layers(bi, L - 1) in (
-        [i for i in range(L) if i != 1],
-        [i for i in range(L) if i != 3],
-    )
+    # a tie within noise (TIE_TOLERANCE): the earlier block stays on every CPU and BLAS
+    assert top_influence_layers(bi, L - 1) == [i for i in range(L) if i != 3]
     # Angular distance: an identity block leaves the hidden state unchanged, so d(h_i, h_i+1) = 0 there.
     ang = ev.mean_angular()
     assert ang[1, 2] < 1e-6 and ang[3, 4] < 1e-6

@@ -17,7 +17,8 @@ import pytest
 from inheritune_core.data import corpora as D
 from inheritune_core.data import tokenizer as T
 from inheritune_core.data import tokens as Tok
-from inheritune_core.data.tokens import load_token_data
+from inheritune_core.data import writers
+from inheritune_core.data.tokens import file_stamp, load_token_data
 from inheritune_core.errors import DataError
 from inheritune_core.paths import data_dir
 
@@ -209,6 +210,7 @@ def test_local_jsonl_corpus_round_trips(tmp_path, gpt2, monkeypatch):
     # meta.json describes each token file's contents (checked against the vocabulary when opened)
     ids = np.fromfile(out / "train.bin", dtype=np.uint16)
     assert data.meta["vocab_size"] == 50257 and data.meta["splits"]["train"]["content"] == {
+        "file": file_stamp(out / "train.bin"),  # trusted while the file keeps this stamp (size, times, inode)
         "tokens": len(ids),
         "sha256": hashlib.sha256(ids.tobytes()).hexdigest(),
         "max_id": int(ids.max()),
@@ -313,7 +315,7 @@ def _dying(records, after):
 
 
 def test_sharded_preparation_resumes_where_it_stopped(tmp_path, monkeypatch):
-    monkeypatch.setattr(D, "BATCH_DOCS", 4)  # tokenize in small batches so the "kill" lands mid-stream
+    monkeypatch.setattr(writers, "BATCH_DOCS", 4)  # tokenize in small batches so the "kill" lands mid-stream
     records = [{"text": d} for d in DOCS]
     kw = dict(val_tokens=150, shard_tokens=400, config={"test": 1}, progress=False)
     reference = D.write_sharded(records, tmp_path / "ref", **kw)

@@ -268,6 +268,7 @@ def test_content_stats_are_computed_once_and_cached_in_meta_json(tmp_path, monke
     meta = json.loads((root / "meta.json").read_text())
     ids = np.fromfile(root / "train.bin", dtype=np.uint16)
     assert meta["splits"]["train"]["content"] == {
+        "file": tokens.file_stamp(root / "train.bin"),  # the cache holds while the file keeps this stamp
         "tokens": len(ids),
         "max_id": int(ids.max()),
         "sha256": sha256_file(root / "train.bin"),

@@ -341,7 +341,7 @@ def reference_windows(data, tokenizer, n_runs: int = 100, seq_len: int = 100, se
     instead of 4.5. The matrices stay seq_len x seq_len either way.
     """
     from ..data.tokenizer import GPT2_NAMES, load_tokenizer
-    from .degeneration import sample_windows
+    from .windows import sample_windows
 
     val = data.split("val")
     if data.tokenizer in GPT2_NAMES:

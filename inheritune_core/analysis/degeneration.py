@@ -38,6 +38,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .attention import iter_attention
+from .windows import sample_windows  # noqa: F401 - re-exported: its home before analysis.windows
+
 DEFAULT_THRESHOLD = 0.9
 DEFAULT_TIE_TOL = 1e-6
 DEFAULT_MAX_BATCH = 4096  # matrices per svdvals call: 4096 x 100 x 100 float64 = 330 MB
@@ -397,29 +400,6 @@ def lazy_layers(stats: HeadStats, **kwargs) -> list[int]:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def sample_windows(tokens, n_runs: int = 100, seq_len: int = 100, seed: int = 0) -> torch.Tensor:
-    """`n_runs` windows of `seq_len` consecutive tokens at seeded uniform random offsets -> int64 (R, T).
-
-    `tokens` is a 1-D token array (e.g. the validation memmap) or a `TokenData`, whose "val" split is used.
-    Offsets are drawn independently (with replacement), as the paper's "100 randomly selected samples".
-    """
-    from ..data.tokens import TokenData
-
-    if isinstance(tokens, TokenData):
-        tokens = tokens.split("val")
-    arr = np.asarray(tokens)
-    if arr.ndim != 1:
-        raise ValueError(f"expected a 1-D token array, got shape {arr.shape}")
-    if n_runs <= 0 or seq_len <= 0:
-        raise ValueError(f"n_runs and seq_len must be positive, got {n_runs} and {seq_len}")
-    if arr.size < seq_len:
-        raise ValueError(f"{arr.size} tokens cannot hold a window of {seq_len}")
-    rng = np.random.default_rng(seed)
-    starts = rng.integers(0, arr.size - seq_len + 1, size=n_runs)
-    windows = np.stack([arr[s : s + seq_len] for s in starts]).astype(np.int64)
-    return torch.from_numpy(windows)
-
-
 def analyze_model(
     model,
     windows: torch.Tensor,
@@ -435,8 +415,6 @@ def analyze_model(
     Attention is computed `batch_size` windows at a time and reduced at once, so the (R, L, H, T, T)
     probabilities of a large model never sit in memory together.
     """
-    from ..analysis.attention import iter_attention
-
     parts = [
         head_stats(attn, threshold, tol=tol, method=method)
         for attn in iter_attention(model, windows, batch_size=batch_size, progress=progress)

@@ -272,28 +272,50 @@ def last_layers(n_layers: int, n_keep: int) -> list[int]:
     return list(range(n_layers - n_keep, n_layers))
 
 
+# Statistics closer than this are ties. Two blocks that leave the hidden state unchanged (identities) differ
+# by floating-point noise that depends on the BLAS and the CPU (~1e-9 in an angular distance, since
+# arccos(1 - eps) ~ sqrt(2 eps)); real blocks differ by 1e-3 and more. Breaking such a tie by the noise made
+# the choice differ between an Intel and an AMD machine (issue 20, item 7).
+TIE_TOLERANCE = 1e-6
+
+
+def tie_ranks(values: Sequence[float], tol: float = TIE_TOLERANCE) -> list[int]:
+    """Each value's rank, ascending, where values within `tol` of their neighbour in sorted order share a rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0] * len(values)
+    rank = 0
+    for previous, i in zip([None, *order], order):
+        if previous is not None and values[i] - values[previous] > tol:
+            rank += 1
+        ranks[i] = rank
+    return ranks
+
+
 def top_influence_layers(influence: torch.Tensor | Sequence[float], n_keep: int) -> list[int]:
     """ShortGPT: keep the n blocks of highest influence (drop the lowest), in their original order.
 
-    Ties are broken towards the earlier block (a stable sort), so the choice is deterministic.
+    Influences within TIE_TOLERANCE of each other are ties, broken towards the earlier block (kept first), so
+    the choice is the same on every CPU and BLAS.
     """
     bi = [float(x) for x in np.asarray(influence, dtype=np.float64).ravel()]
     _check_keep(len(bi), n_keep)
-    order = sorted(range(len(bi)), key=lambda i: (-bi[i], i))
+    ranks = tie_ranks([-b for b in bi])
+    order = sorted(range(len(bi)), key=lambda i: (ranks[i], i))
     return sorted(order[:n_keep])
 
 
 def angular_block_start(angular: torch.Tensor, n_drop: int) -> int:
     """Gromov et al.: the first block l* of the contiguous run of `n_drop` blocks whose removal changes the
-    representation least, l* = argmin_l d(h_l, h_{l+n_drop}) over l = 0..L-n_drop (earliest on ties)."""
+    representation least, l* = argmin_l d(h_l, h_{l+n_drop}) over l = 0..L-n_drop: the earliest block whose
+    distance is within TIE_TOLERANCE of the smallest (a tie is never broken by floating-point noise)."""
     angular = torch.as_tensor(angular)
     if angular.dim() != 2 or angular.shape[0] != angular.shape[1]:
         raise ValueError(f"expected the (L+1, L+1) mean angular distances, got shape {tuple(angular.shape)}")
     L = angular.shape[-1] - 1
     if isinstance(n_drop, bool) or not isinstance(n_drop, int) or not 1 <= n_drop <= L - 1:
         raise ConfigError(f"the number of blocks to drop must be in 1..{L - 1}, got {n_drop!r}")
-    d = torch.stack([angular[start, start + n_drop] for start in range(L - n_drop + 1)])
-    return int(torch.argmin(d).item())
+    d = [float(angular[start, start + n_drop]) for start in range(L - n_drop + 1)]
+    return tie_ranks(d).index(0)
 
 
 def angular_block_layers(angular: torch.Tensor, n_keep: int) -> list[int]:
@@ -307,6 +329,8 @@ def angular_block_layers(angular: torch.Tensor, n_keep: int) -> list[int]:
 
 
 __all__ = [
+    "TIE_TOLERANCE",
+    "tie_ranks",
     "DecoderParts",
     "LayerEvidence",
     "angular_block_layers",

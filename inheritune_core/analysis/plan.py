@@ -24,8 +24,10 @@ used. Where the statistics disagree (ShortGPT's lowest-influence blocks, Gromov 
 contiguous block, the lazy layers) the notes say so; `experiments.layer_selection` trains the candidates.
 
 Writes one tidy CSV (`plan.csv`: reference, statistic, layer, n, value, std, n_windows, seq_len, note) and, from
-the CLI, one figure next to it (drawn by `report.figures.render_plan` in a separate process: the report room
-draws every figure and the analysis room never imports it).
+the CLI, one figure (drawn by `report.figures.render_plan` in a separate process: the report room draws every
+figure and the analysis room never imports it): for the default --out, results/plan/<name>, it goes where the
+committed figures live, paper/figures/plan_<name>.{png,pdf}, so a run leaves no untracked file in results/; for
+a folder of your own, beside the CSV (`figure_dir`).
 """
 
 from __future__ import annotations
@@ -43,10 +45,17 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.cli_format import HelpFormatter
 from ..errors import ConfigError, DataError
 from ..io import write_csv
 from .degeneration import DEFAULT_THRESHOLD, lazy_layer_report
-from .layers import LayerEvidence, angular_block_start, collect_layer_evidence, top_influence_layers
+from .layers import (
+    LayerEvidence,
+    angular_block_start,
+    collect_layer_evidence,
+    tie_ranks,
+    top_influence_layers,
+)
 
 PLAN_COLUMNS = ("reference", "statistic", "layer", "n", "value", "std", "n_windows", "seq_len", "note")
 DEFAULT_LAZY_SHARE = 0.5
@@ -216,7 +225,10 @@ def _notes(
     """Where the statistics agree with the suggestion and where they do not (one sentence each)."""
     L, notes = len(table), []
     bi = table.block_influence.to_numpy()
-    order = np.argsort(np.argsort(bi, kind="stable"), kind="stable") + 1  # 1 = lowest influence
+    # 1 = lowest influence; influences within TIE_TOLERANCE are ties, ordered by layer (not by BLAS noise)
+    tied = tie_ranks([float(b) for b in bi])
+    by_influence = sorted(range(L), key=lambda i: (tied[i], i))
+    order = {layer: rank + 1 for rank, layer in enumerate(by_influence)}
     lazy = [int(x) for x in table.layer[table.lazy]]
     if lazy:
         ranks = ", ".join(f"{layer} (influence rank {order[layer]} of {L}, 1 = lowest)" for layer in lazy)
@@ -369,23 +381,42 @@ def plan(
     return result
 
 
+def figure_dir(out: Path) -> tuple[Path, str]:
+    """Where the CLI draws the figure of out/plan.csv: for the default folder (results/plan/<name>), beside the
+    committed figures, paper/figures/plan_<name>.{png,pdf} (what `make paper` draws, so a run leaves no
+    untracked file in results/); for a folder of the user's own, beside the CSV."""
+    from ..paths import paper_dir, results_dir
+
+    if out.resolve().parent == (results_dir() / "plan").resolve():
+        return paper_dir() / "figures", f"plan_{out.name}"
+    return out, "plan"
+
+
 def render_figure(out_dir: str | os.PathLike) -> list[Path]:
-    """Draw out_dir/plan.png and .pdf from out_dir/plan.csv in a separate process (`report.figures`)."""
+    """Draw the figure of out_dir/plan.csv (see `figure_dir`) in a separate process (`report.figures`): the
+    analysis room never imports the report room."""
+    folder, name = figure_dir(Path(out_dir))
+    paper = str(folder.parent) if name != "plan" else None
+    code = (
+        "import sys; from inheritune_core.report.figures import render_plan; "
+        "print(*render_plan(sys.argv[1], sys.argv[2] or None), sep='\\n')"
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "inheritune_core.report.figures", "plan", str(out_dir)],
-        capture_output=True,
-        text=True,
+        [sys.executable, "-c", code, str(out_dir), paper or ""], capture_output=True, text=True
     )
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         raise RuntimeError(f"drawing the plan figure failed: {lines[-1] if lines else proc.returncode}")
-    return [Path(out_dir) / "plan.png", Path(out_dir) / "plan.pdf"]
+    return [folder / f"{name}.png", folder / f"{name}.pdf"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (every option with its help and default; `main` parses with it)."""
     defaults = PlanConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m inheritune_core.analysis.plan", description=__doc__.splitlines()[0]
+        prog="python -m inheritune_core.analysis.plan",
+        description=__doc__.splitlines()[0],
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--reference", required=True, help="smollm2-135m, gemma3-270m, a Hub name or a folder"
@@ -397,13 +428,28 @@ def main(argv: list[str] | None = None) -> int:
         "--seq-len", type=int, default=defaults.seq_len, help="tokens per window (paper: 100)"
     )
     parser.add_argument(
-        "--loss-runs", type=int, default=defaults.loss_runs, help="windows for truncated loss"
+        "--loss-runs", type=int, default=defaults.loss_runs, help="windows for the truncated-model loss"
     )
-    parser.add_argument("--lazy-share", type=float, default=defaults.lazy_share)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-figure", action="store_true", help="write the CSV only")
-    parser.add_argument("--progress", action="store_true")
+    parser.add_argument(
+        "--lazy-share",
+        type=float,
+        default=defaults.lazy_share,
+        help="a layer is lazy when every head is degenerate in at least this share of the windows",
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the windows' offsets")
+    parser.add_argument("--device", default="cpu", help="where the reference runs: cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--no-figure",
+        action="store_true",
+        help="write the CSV only (default: also the figure, in paper/figures/plan_<name> for the default "
+        "--out, else beside the CSV)",
+    )
+    parser.add_argument("--progress", action="store_true", help="show a progress bar (default: quiet)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else default_out_dir(args.reference)
     try:
@@ -431,6 +477,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = [
+    "build_parser",
+    "figure_dir",
+    "render_figure",
     "DEFAULT_LAZY_SHARE",
     "PLAN_COLUMNS",
     "SUGGESTION_RULE",

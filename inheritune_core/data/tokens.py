@@ -4,9 +4,12 @@
 GPT-2, not the model's padded 50304) and source hashes. Readers check the files against it, so a truncated or
 half-written file is refused with one clear line instead of silently training on less data.
 
-Contents are checked too: each split's entry holds `content` = {tokens, sha256, max_id} of its file, written by
-`prepare` (or computed once, in one chunked pass, the first time a corpus without it is opened, and cached
-into meta.json atomically). An id at or beyond the tokenizer's vocabulary is refused when the corpus is opened
+Contents are checked too: each split's entry holds `content` = {tokens, sha256, max_id, file} of its file,
+written by `prepare` (or computed once, in one chunked pass, the first time a corpus without it is opened, and
+cached into meta.json atomically). `file` is the stamp of the file that was read (size, mtime_ns, ctime_ns,
+inode): the cache is trusted only while the file still has that stamp, so a token file edited in place (same
+length) is read again, its new ids checked and its new sha256 recorded, rather than trusted (issue 20, item 2;
+`tests/test_inputs.py`). ctime cannot be set back by a user, so restoring the mtime does not hide an edit. An id at or beyond the tokenizer's vocabulary is refused when the corpus is opened
 (it would index a padding row of the embedding silently, or fail mid-run beyond it), and the trainer records
 the sha256s in its checkpoints to refuse resuming a run on another corpus. The corpus *fingerprint* (what run
 specs hash) is meta.json without timings and without these cached contents, so caching them changes no run.
@@ -62,6 +65,20 @@ def atomic_write_tokens(path: str | os.PathLike, chunks: Iterable[np.ndarray], d
         tmp.unlink(missing_ok=True)
         raise
     return n
+
+
+def file_stamp(path: str | os.PathLike) -> dict[str, int]:
+    """What identifies one version of a file without reading it: size, mtime_ns, ctime_ns and inode. Any write,
+    replacement (rename) or copy changes at least one of them."""
+    st = os.stat(path)
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+
+
+def describe_tokens(path: str | os.PathLike, dtype: np.dtype) -> dict[str, Any]:
+    """The `content` entry of a token file: `scan_tokens` plus the `file_stamp` taken before the scan (a write
+    during the scan changes the stamp, so the next opening scans again)."""
+    stamp = file_stamp(path)
+    return {**scan_tokens(path, dtype), "file": stamp}
 
 
 def scan_tokens(path: str | os.PathLike, dtype: np.dtype) -> dict[str, Any]:
@@ -163,13 +180,18 @@ class TokenData:
         return list(self.meta.get("shards", {}).get(split) or [split])
 
     def content(self, name: str) -> dict[str, Any]:
-        """{tokens, sha256, max_id} of one token file: meta.json's cached entry when it describes the file's
-        current length, else a scan (kept in `meta`; `load_token_data` writes it back to meta.json)."""
+        """{tokens, sha256, max_id, file} of one token file: meta.json's cached entry while the file still has
+        the stamp it had when it was read, else a scan (kept in `meta`; `load_token_data` writes it back)."""
         entry = self.meta["splits"][name]
+        path = self.root / f"{name}.bin"
         cached = entry.get(CONTENT_KEY)
-        if not (isinstance(cached, dict) and cached.get("tokens") == int(entry["tokens"])):
-            # absent, or copied along with a split whose file was since rewritten (a slice of a corpus)
-            path = self.root / f"{name}.bin"
+        if not (
+            isinstance(cached, dict)
+            and cached.get("tokens") == int(entry["tokens"])
+            and cached.get("file") == file_stamp(path)
+        ):
+            # absent, from an older version without a stamp, copied along with a split whose file was since
+            # rewritten (a slice of a corpus), or the file was edited in place: the length alone proves nothing
             size = path.stat().st_size
             if size > NOTICE_SCAN_BYTES:  # minutes at paper scale: say why the first opening is slow
                 print(
@@ -178,7 +200,7 @@ class TokenData:
                     file=sys.stderr,
                     flush=True,
                 )
-            entry[CONTENT_KEY] = scan_tokens(path, self.dtype)
+            entry[CONTENT_KEY] = describe_tokens(path, self.dtype)
         return entry[CONTENT_KEY]
 
     def max_token_id(self, split: str) -> int:
@@ -186,7 +208,8 @@ class TokenData:
         return max(int(self.content(name)["max_id"]) for name in self.files(split))
 
     def identity(self) -> dict[str, Any]:
-        """What the trainer records and compares on resume: each token file's length and sha256."""
+        """What the trainer records and compares on resume: each token file's length and sha256, as the file
+        is now (`content` reads it again when its stamp changed since the cached sha256 was computed)."""
         return {
             name: {"tokens": int(self.content(name)["tokens"]), "sha256": self.content(name)["sha256"]}
             for name in self.meta["splits"]
@@ -230,13 +253,24 @@ def _check_meta(meta: Any, meta_path: Path) -> None:
         raise DataError(f"{meta_path} lists no 'train' split (splits: {', '.join(splits)}); prepare it again")
 
 
+def read_meta_text(meta_path: Path) -> str:
+    """meta.json's text; a file that is not UTF-8 (random bytes, another encoding) is one clear line."""
+    try:
+        return meta_path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"{meta_path} is corrupt (not UTF-8 text: byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+            "prepare the corpus again"
+        ) from None
+
+
 def _cache_contents(data: TokenData, meta_text: str) -> None:
     """Write the scanned contents into meta.json, atomically and under the folder's lock, unless meta.json
     changed meanwhile (a `prepare --force`); a read-only corpus just scans again at its next opening."""
     meta_path = data.root / "meta.json"
     try:
         with run_folder_lock(data.root):
-            if meta_path.read_text() == meta_text:
+            if meta_path.read_bytes() == meta_text.encode("utf-8"):
                 atomic_write_json(meta_path, data.meta)
     except OSError:
         pass
@@ -256,7 +290,7 @@ def load_token_data(root: str | os.PathLike) -> TokenData:
         raise DataError(
             f"{meta_path} is missing: {root} is not a prepared corpus (or its preparation did not finish)"
         )
-    meta_text = meta_path.read_text()
+    meta_text = read_meta_text(meta_path)
     try:
         meta = json.loads(meta_text)
     except json.JSONDecodeError as e:
@@ -297,5 +331,8 @@ __all__ = [
     "token_dtype",
     "atomic_write_tokens",
     "scan_tokens",
+    "describe_tokens",
+    "file_stamp",
+    "read_meta_text",
     "CONTENT_KEY",
 ]

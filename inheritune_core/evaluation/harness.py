@@ -38,17 +38,15 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import random
 import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..data.cli_format import HelpFormatter
 from ..errors import DataError, EvaluationError
 from ..io import atomic_write_text
 from .converters import register_converter
@@ -71,6 +69,15 @@ from .local import (
     write_local_task,
     yaml_index,
 )
+from .selection import (  # re-exported: their home before evaluation.selection
+    SAMPLES,
+    Selection,
+    _report_selection,
+    check_limit,
+    fit_task_to_context,
+    longest_continuation,
+    select_documents,
+)
 from .tasks import ORDERED_TASKS, PAPER_TABLES, SHARED_EVALDATA_FOLDERS, tasks_of
 
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -86,7 +93,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "wall_s",
     "group",
 )
-SAMPLES = ("first", "random")
 
 
 # ------------------------------------------------------------------------------------------ task names
@@ -116,6 +122,18 @@ def expand_task_names(tasks: str | Sequence[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ evaluate
+
+
+def check_device(device: str) -> None:
+    """A CUDA device asked for on a machine without one is one clear line, before a model is exported."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise EvaluationError(
+                f"device {device!r} was asked for, but CUDA is not available on this machine; use --device cpu "
+                "(or leave --device out: CUDA when present, else the CPU)"
+            )
 
 
 def _default_device() -> str:
@@ -170,6 +188,9 @@ def evaluate(
     names = expand_task_names(tasks)
     if isinstance(limit, Mapping) and set(limit) - set(names):
         raise EvaluationError(f"limit names tasks that were not requested: {sorted(set(limit) - set(names))}")
+    check_limit(limit)
+    if device is not None:
+        check_device(device)
     if sample is not None and sample not in SAMPLES:
         raise EvaluationError(f"sample must be one of {SAMPLES}, got {sample!r}")
     sources, missing = find_local_sources(names, data_dir, local_data)
@@ -411,165 +432,6 @@ def _run_lm_eval(
     return results
 
 
-# ------------------------------------------------------------------- choosing the documents to score
-
-# Output types whose requests lm-eval scores with `loglikelihood`, asserting continuation length <= max_length.
-_LOGLIKELIHOOD_TYPES = ("loglikelihood", "multiple_choice")
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The documents of a task to score: their indices in the evaluation split (None: all, in order), how many
-    were skipped for not fitting the context (and the longest of those), and the split's size."""
-
-    indices: tuple[int, ...] | None
-    dropped: int
-    longest: int
-    total: int
-
-    @property
-    def kept(self) -> int:
-        return self.total if self.indices is None else len(self.indices)
-
-
-def _continuation_tokens(lm, context: str, continuation: str) -> int:
-    """How many tokens lm-eval scores for (context, continuation), tokenized as its `LM.loglikelihood` does."""
-    if (
-        context == ""
-    ):  # lm-eval conditions on the prefix (BOS/EOS) token, or on the continuation's first token
-        enc = lm.tok_encode(continuation, add_special_tokens=False)
-        return len(enc) if not enc or lm.prefix_token_id != enc[0] else len(enc) - 1
-    _, continuation_enc = lm._encode_pair(context, continuation)
-    return len(continuation_enc)
-
-
-@contextmanager
-def _compiled_templates_cached():
-    """Let lm-eval's `utils.apply_template` reuse each compiled Jinja template while documents are scanned.
-
-    lm-eval compiles a task's doc_to_text/target/choice template anew for every document (~2 ms each, 80% of
-    the scan's time); rendering with a cached compile of the same template in the same Environment gives
-    the same strings. Scoped to the scan: lm-eval's own function is restored afterwards.
-    """
-    from lm_eval import utils
-
-    original = utils.apply_template
-    compile_template = lru_cache(maxsize=256)(utils.env.from_string)
-    utils.apply_template = lambda template, doc: compile_template(template).render(**doc)
-    try:
-        yield
-    finally:
-        utils.apply_template = original
-
-
-def longest_continuation(task, doc: Mapping[str, Any], lm) -> int:
-    """The longest continuation (in `lm`'s tokens) among the loglikelihood requests `task` builds for `doc`.
-
-    The requests come from the task's own `construct_requests` on its 0-shot context: the continuation's
-    tokens depend only on the end of the context (the document's own prompt), which few-shot examples and a
-    description only prepend to, and building few-shot contexts here would consume the sampler's RNG.
-    """
-    from lm_eval.api.task import ConfigurableTask
-
-    extra = {"gen_prefix": task.doc_to_prefix(doc)} if isinstance(task, ConfigurableTask) else {}
-    ctx = task.fewshot_context(doc, num_fewshot=0, **extra)
-    requests = task.construct_requests(doc=doc, ctx=ctx, metadata=(task.task_name, 0, 1))
-    requests = requests if isinstance(requests, list) else [requests]
-    return max(
-        (
-            _continuation_tokens(lm, *req.arguments[:2])
-            for req in requests
-            if req.request_type == "loglikelihood"
-        ),
-        default=0,
-    )
-
-
-def select_documents(
-    task,
-    lm,
-    limit: int | float | None = None,
-    sample: str = "random",
-    seed: int = 1234,
-    fit_context: bool = True,
-) -> Selection:
-    """The documents of `task` to score: `limit` of them (all when None; a float in (0, 1): that fraction,
-    rounded up as lm-eval does), the first ones or a random sample (random.Random(seed) shuffles the indices),
-    skipping documents whose continuation does not fit `lm.max_length` when fit_context (loglikelihood tasks).
-    Documents are examined in that order until enough fit, so `dropped` counts those skipped on the way; the
-    chosen indices are returned in file order."""
-    if sample not in SAMPLES:
-        raise EvaluationError(f"sample must be one of {SAMPLES}, got {sample!r}")
-    docs = task.eval_docs
-    total = len(docs)
-    if limit is None:
-        wanted = total
-    elif isinstance(limit, float) and 0 < limit < 1:
-        wanted = int(math.ceil(total * limit))
-    else:
-        wanted = min(int(limit), total)
-    order = list(range(total))
-    if sample == "random":
-        random.Random(seed).shuffle(order)
-    fits = fit_context and getattr(task, "OUTPUT_TYPE", None) in _LOGLIKELIHOOD_TYPES
-    if not fits:
-        chosen = sorted(order[:wanted])
-        return Selection(None if chosen == list(range(total)) else tuple(chosen), 0, 0, total)
-    max_length = int(lm.max_length)
-    kept: list[int] = []
-    dropped, longest = 0, 0
-    with _compiled_templates_cached():
-        for index in order:
-            if len(kept) >= wanted:
-                break
-            length = longest_continuation(task, docs[index], lm)
-            if length <= max_length:
-                kept.append(index)
-            else:
-                dropped += 1
-                longest = max(longest, length)
-    if not kept:
-        raise EvaluationError(
-            f"no document of task {task.task_name!r} fits the model's context of {max_length} "
-            f"tokens ({dropped} documents examined)"
-        )
-    kept.sort()
-    return Selection(None if kept == list(range(total)) else tuple(kept), dropped, longest, total)
-
-
-def fit_task_to_context(task, lm, limit: int | float | None = None) -> tuple[int, int, int]:
-    """The first `limit` documents of `task` that fit `lm.max_length`: (kept, dropped, longest dropped).
-
-    The task object is changed in place: the method its `eval_docs` reads (test_docs or validation_docs) is
-    replaced on the instance by one returning the kept documents, for callers that hand the task to lm-eval
-    themselves. Tasks of other output types (rolling loglikelihood, generation) are left as they are.
-    """
-    if getattr(task, "OUTPUT_TYPE", None) not in _LOGLIKELIHOOD_TYPES:
-        return len(task.eval_docs), 0, 0
-    chosen = select_documents(task, lm, limit, "first", fit_context=True)
-    if chosen.indices is not None and chosen.dropped:
-        docs = task.eval_docs
-        fitted = (
-            docs.select(list(chosen.indices))
-            if hasattr(docs, "select")
-            else [docs[i] for i in chosen.indices]
-        )
-        source = "test_docs" if task.has_test_docs() else "validation_docs"
-        setattr(task, source, lambda: fitted)  # instance attribute shadows the method: eval_docs uses it
-    return chosen.kept, chosen.dropped, chosen.longest
-
-
-def _report_selection(name: str, chosen: Selection, lm, fit_context: bool) -> None:
-    if not fit_context:
-        return
-    if chosen.dropped:
-        print(
-            f"{name}: dropped {chosen.dropped} of {chosen.kept + chosen.dropped} documents examined: a continuation "
-            f"is longer than the model's context of {int(lm.max_length)} tokens (longest {chosen.longest}); "
-            f"scoring {chosen.kept}"
-        )
-
-
 def write_results(table, path: str | os.PathLike) -> Path:
     """Write an evaluation table as CSV, atomically (notebooks keep their numbers under results/)."""
     path = Path(path)
@@ -590,26 +452,62 @@ def _parse_pairs(items: Sequence[str], flag: str, what: str) -> dict[str, str]:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (every option with its help and default; `main` parses with it)."""
     parser = argparse.ArgumentParser(
-        prog="python -m inheritune_core.evaluation", description=__doc__.splitlines()[0]
+        prog="python -m inheritune_core.evaluation",
+        description=__doc__.splitlines()[0],
+        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="evaluate an exported Hugging Face model directory")
+    run = sub.add_parser(
+        "run",
+        help="evaluate an exported Hugging Face model directory",
+        description="Evaluate an exported Hugging Face model directory with lm-evaluation-harness, on local "
+        "copies of the benchmarks where there are some.",
+        formatter_class=HelpFormatter,
+    )
     run.add_argument(
         "--model", required=True, help="exported Hugging Face directory (see models.hf.export_hf)"
     )
     run.add_argument(
         "--tasks", required=True, help="comma-separated lm-eval tasks or groups, or table1/table4/table5"
     )
-    run.add_argument("--limit", type=float, default=None, help="documents per task (a fraction when below 1)")
-    run.add_argument("--sample", choices=SAMPLES, default=None, help="which documents --limit scores")
-    run.add_argument("--seed", type=int, default=1234)
-    run.add_argument("--batch-size", default=None)
-    run.add_argument("--device", default=None)
-    run.add_argument("--num-fewshot", type=int, default=None, help="default: the paper's (MMLU 5, else 0)")
     run.add_argument(
-        "--local-data", default=None, metavar="FOLDER", help="folder of local copies, one subfolder per task"
+        "--limit",
+        type=float,
+        default=None,
+        help="documents per task, a positive number (a fraction when below 1) (default: every document)",
+    )
+    run.add_argument(
+        "--sample",
+        choices=SAMPLES,
+        default=None,
+        help="which documents --limit scores (default: random, seeded; first for ordered tasks such as "
+        "wikitext)",
+    )
+    run.add_argument("--seed", type=int, default=1234, help="seed of the random sample --limit scores")
+    run.add_argument(
+        "--batch-size",
+        default=None,
+        help="an integer or 'auto' (default: auto on CUDA, 8 on the CPU)",
+    )
+    run.add_argument(
+        "--device",
+        default=None,
+        help="cpu, cuda or cuda:N (default: cuda when available, else cpu)",
+    )
+    run.add_argument(
+        "--num-fewshot",
+        type=int,
+        default=None,
+        help="few-shot examples per task (default: the paper's: MMLU 5, else 0)",
+    )
+    run.add_argument(
+        "--local-data",
+        default=None,
+        metavar="FOLDER",
+        help="folder of local copies, one subfolder per task (default: none)",
     )
     run.add_argument(
         "--skip-missing",
@@ -617,30 +515,79 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="skip (and list) tasks whose local data is missing instead of failing",
     )
     run.add_argument(
-        "--data-dir", default=None, help="folder consulted for other tasks (default ../shared/evaldata)"
+        "--data-dir",
+        default=None,
+        help="folder consulted for the other tasks (default: ../shared/evaldata when it exists)",
     )
-    run.add_argument("--local", nargs="*", default=[], metavar="TASK=PATH", help="local data for a task")
+    run.add_argument(
+        "--local",
+        nargs="*",
+        default=[],
+        metavar="TASK=PATH",
+        help="local data for a task: a file, a folder or the folder of its splits (default: none)",
+    )
     run.add_argument(
         "--converter",
         nargs="*",
         default=[],
         metavar="TASK=MODULE:FUNCTION",
-        help="read a task's local files with your own function",
+        help="read a task's local files with your own function (default: the built-in layouts)",
     )
-    run.add_argument("--out", default=None, help="CSV to write (default: print)")
+    run.add_argument("--out", default=None, help="CSV to write (default: print the table)")
     run.add_argument(
         "--no-fit-context",
         action="store_true",
         help="fail on documents longer than the model's context instead of skipping them",
     )
-    tasks = sub.add_parser("tasks", help="write local task YAMLs for `lm_eval --include_path DIR`")
-    tasks.add_argument("--tasks", default=",".join(SHARED_EVALDATA_FOLDERS))
-    tasks.add_argument("--out", required=True)
-    tasks.add_argument("--local-data", default=None, metavar="FOLDER")
-    tasks.add_argument("--data-dir", default=None)
-    tasks.add_argument("--local", nargs="*", default=[], metavar="TASK=PATH")
-    tasks.add_argument("--converter", nargs="*", default=[], metavar="TASK=MODULE:FUNCTION")
-    tasks.add_argument("--num-fewshot", type=int, default=None)
+    tasks = sub.add_parser(
+        "tasks",
+        help="write local task YAMLs for `lm_eval --include_path DIR`",
+        description="Convert and check local copies, then write task YAMLs that run them with lm_eval "
+        "--include_path OUT (nothing is written when a task fails its check).",
+        formatter_class=HelpFormatter,
+    )
+    tasks.add_argument(
+        "--tasks",
+        default=",".join(SHARED_EVALDATA_FOLDERS),
+        help="comma-separated lm-eval tasks or groups, or table1/table4/table5",
+    )
+    tasks.add_argument("--out", required=True, help="folder to write the task YAMLs and converted data into")
+    tasks.add_argument(
+        "--local-data",
+        default=None,
+        metavar="FOLDER",
+        help="folder of local copies, one subfolder per task (default: none)",
+    )
+    tasks.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder consulted for the other tasks (default: ../shared/evaldata when it exists)",
+    )
+    tasks.add_argument(
+        "--local",
+        nargs="*",
+        default=[],
+        metavar="TASK=PATH",
+        help="local data for a task: a file, a folder or the folder of its splits (default: none)",
+    )
+    tasks.add_argument(
+        "--converter",
+        nargs="*",
+        default=[],
+        metavar="TASK=MODULE:FUNCTION",
+        help="read a task's local files with your own function (default: the built-in layouts)",
+    )
+    tasks.add_argument(
+        "--num-fewshot",
+        type=int,
+        default=None,
+        help="few-shot examples the YAMLs declare (default: the paper's: MMLU 5, else 0)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         converters = _parse_pairs(args.converter, "--converter", "MODULE:FUNCTION")
@@ -702,10 +649,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = [
+    "build_parser",
     "RESULT_COLUMNS",
     "SAMPLES",
     "Selection",
     "evaluate",
+    "check_limit",
+    "check_device",
     "expand_task_names",
     "select_documents",
     "fit_task_to_context",

@@ -405,6 +405,22 @@ def check_schema(
     )
 
 
+def check_template_fields(
+    task: str, cfg: Mapping[str, Any], docs: Sequence[Mapping[str, Any]], origin: str
+) -> None:
+    """For a dataset without a known schema: no field the task's templates read may be null in any document
+    (a null renders as the text "None" and is scored without a word)."""
+    fields = set().union(
+        *(_jinja_fields(cfg.get(k)) for k in ("doc_to_text", "doc_to_target", "doc_to_choice"))
+    )
+    for i, doc in enumerate(docs):
+        null = sorted(f for f in fields if f in doc and doc[f] is None)
+        if null:
+            raise DataError(
+                f"task {task!r}: {origin}: document {i}: field(s) {null} are null; the task's prompt reads them"
+            )
+
+
 # ----------------------------------------------------------------------------------------- local sources
 
 
@@ -583,6 +599,8 @@ def prepare_leaf(
         # the first document through the task's own templates (the full diagnosis), then every document's gold
         check_schema(task, resolved, local.docs[0], origin=origin, layout=local.layout, dataset=key)
         validate_docs(local.docs, ctx, origin)
+        if official_schema(key) is None:  # validate_docs checked the types of a known dataset's fields
+            check_template_fields(task, resolved, local.docs, origin)
         splits[split] = local
     yaml_cfg: dict[str, Any] = {
         "include": str(find_task_yaml(task)),
@@ -756,6 +774,7 @@ __all__ = [
     "declared_splits",
     "render_doc",
     "check_schema",
+    "check_template_fields",
     "find_local_sources",
     "resolve_local_sources",
     "LocalLeaf",
