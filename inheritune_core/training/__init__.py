@@ -22,6 +22,14 @@ Guarantees (each reproduced by a fault-injection test in tests/test_reliability.
   `waiting for pid N@host on <folder>`, waits, then reads the finished run back or resumes it.
 - Data checks: `meta.json` records each token file's length, sha256 and largest id; ids at or beyond the
   tokenizer's vocabulary (GPT-2's padding 50257-50303 included) are refused when the corpus is opened.
+  That cache is trusted only while the file's size, mtime_ns, ctime_ns and inode are unchanged: a token file
+  edited in place (even with its mtime set back) is scanned again, so its out-of-vocabulary ids are refused and
+  `--resume` on it is refused by its real sha256 (tests/test_inputs.py
+  test_a_token_file_edited_in_place_is_read_again_not_trusted, test_resume_on_a_corpus_edited_in_place_is_refused).
+  A meta.json that is not UTF-8 is one line naming it (test_non_utf8_meta_json_is_one_line_naming_the_file).
+- Same answer on every CPU: statistics that pick a layer (angular distance, block influence) treat values within
+  1e-6 as ties and break them the documented way, never by BLAS rounding noise (tests/test_inputs.py
+  test_zero_distance_blocks_tie_to_the_earliest_whatever_the_noise).
 - Signals: SIGTERM or Ctrl-C checkpoints at the next step boundary and exits with one line (128 + signal);
   temp files of killed writes are removed when the next run or `prepare` starts.
 - Bad run folders, before any training (tests/test_trust.py): a ckpt.pt, result.json or metrics.csv that is a
