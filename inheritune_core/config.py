@@ -144,6 +144,10 @@ class Scale:
     # lm-eval documents per task in the notebooks' downstream columns; None: every document (the paper).
     eval_limit: int | None = None
     description: str = ""
+    # Each seed of a GPT-2 experiment trains its own reference (the recipe starts there), so the reference's
+    # seed-to-seed spread counts in the tables' standard deviations; off: one reference (the setup's seed)
+    # shared by every seed, as the committed tiny results were made (experiments.setup.Setup).
+    reference_per_seed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -246,7 +246,7 @@ def test_fineweb_lineage_reads_no_window_twice(random_token_data, tmp_path):
     ref, inh = out.records["gpt2-large-dagger/reference"], out.records["gpt2-large-dagger/inheritune"]
     assert ref.result["sampler"] == inh.result["sampler"] == "sequential"
     starts = [r["sampler_offset"] for r in inh.result["rounds"]]
-    assert starts[0] == ref.result["sampler_end"]  # round 1 starts where the reference stopped
+    assert starts[0] >= ref.result["sampler_end"]  # round 1 starts after the reference's windows
     per_round = 4 * setup_batches(ref)
     assert starts == [starts[0] + i * per_round for i in range(len(starts))]  # each after the previous
     assert inh.result["distinct_windows"] == inh.result["windows_seen"]

@@ -150,6 +150,7 @@ def make_spec(
     init: Mapping[str, Any] | None = None,
     parents: Sequence[RunRecord | str] = (),
     model_overrides: Mapping[str, Any] | None = None,
+    data_seed: int | None = None,
     **train_overrides: Any,
 ) -> RunSpec:
     """A spec for a GPT-2-preset run at a scale.
@@ -157,6 +158,8 @@ def make_spec(
     n_layer: the *actual* layer count (already scaled; default the preset's depth at this scale).
     steps: max_steps (default: the scale's). Other TrainConfig fields (sampler, kd_alpha, ...) go in
     train_overrides and become part of the identity. `data` is a TokenData or a fingerprint string.
+    seed: the run's seed (model initialisation; `RunSpec.seed`); data_seed: the sampler's seed
+    (`TrainConfig.seed`), default `seed` (experiments.streams derives one per arm).
     """
     from ..models.gpt import GPTConfig
     from ..training.trainer import NON_IDENTIFYING_TRAIN_FIELDS, TrainConfig, identifying_train_config
@@ -167,7 +170,7 @@ def make_spec(
     model_cfg["n_layer"] = scaled_layers(get_preset(preset).n_layer, sc) if n_layer is None else int(n_layer)
     model_cfg.update(model_overrides or {})
     GPTConfig.from_dict(model_cfg)  # validates
-    overrides = dict(train_overrides, seed=seed)
+    overrides = dict(train_overrides, seed=seed if data_seed is None else int(data_seed))
     if steps is not None:
         overrides["max_steps"] = int(steps)
     overrides = {k: v for k, v in overrides.items() if k not in NON_IDENTIFYING_TRAIN_FIELDS}
