@@ -5,7 +5,7 @@ Appendix C.1 (GPT-2) and C.2 (OpenLLaMA low-data regime). Scales (`smoke`, `tiny
 width, depth, sequence length, batch and steps while keeping one code path, so the same experiment runs in
 seconds in the test suite, in minutes on a 2-core CPU, in tens of minutes on one GPU, or at the paper's size.
 
-Nothing here imports torch, so `report.py` and the Makefile's `paper` target can use it cheaply.
+Nothing here imports torch, so `inheritune_core.report` and the Makefile's `paper` target can use it cheaply.
 """
 
 from __future__ import annotations

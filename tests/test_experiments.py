@@ -1,4 +1,4 @@
-"""experiments.py: a run is a spec hashed to a folder; finished runs are read back, interrupted ones resume."""
+"""experiments/runs.py and gpt2.py: a run is a spec hashed to a folder; finished runs are read back, interrupted ones resume."""
 
 from __future__ import annotations
 

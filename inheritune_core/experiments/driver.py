@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import KD_ALPHA, KD_TEMPERATURE, get_scale, optim_kwargs
+from ..config import KD_ALPHA, KD_TEMPERATURE, get_preset, get_scale, optim_kwargs, scaled_layers
+from ..errors import ConfigError
 from .arms import Arm, Experiment, Panel, get_experiment, resolve_layers
 from .builders import (
     inheritune_curves,
@@ -103,8 +104,6 @@ def panel_streams(
 
 
 def _reference_depth(preset: str, scale: str) -> int:
-    from ..config import get_preset, scaled_layers
-
     return scaled_layers(get_preset(preset).n_layer, get_scale(scale))
 
 
@@ -271,6 +270,8 @@ def run_arms(
     """Run every arm of a declared experiment (arms.EXPERIMENTS) for every preset and seed; see the module
     docstring. downstream=False leaves out the lm-eval columns even where arms ask for them."""
     exp = get_experiment(experiment) if isinstance(experiment, str) else experiment
+    if setup.data is None:
+        raise ConfigError(f"{exp.name}: the setup has no corpus (make it with make_setup)")
     out = ExperimentOutput()
     seeds = seed_list(setup, seeds)
     presets = check_presets(list(presets or exp.defaults), exp.allowed)

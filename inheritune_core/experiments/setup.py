@@ -45,11 +45,12 @@ from .runs import RunRecord
 class Setup:
     """What every experiment needs: the scale, the data, where runs live, and how to train.
 
+    data: the GPT-2 corpus (None for the low-data experiment, whose references bring their own tokenizer).
     reference_per_seed: each seed trains its own reference (None: the scale's `Scale.reference_per_seed`);
     off, one reference trained with `seed` is shared by every seed of an experiment."""
 
     scale: str
-    data: TokenData
+    data: TokenData | None
     device: str = "cpu"
     seed: int = 1337
     steps: int | None = None  # T; None: the scale's max_steps
