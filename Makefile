@@ -11,9 +11,9 @@ RESULTS_DIR := $(or $(INHERITUNE_RESULTS_DIR),results)
 export TORCHINDUCTOR_CACHE_DIR ?= $(CURDIR)/runs/.inductor_cache
 export PYTHONUNBUFFERED := 1
 
-# notebook name -> make target of the same name (see the README's table)
-NOTEBOOKS := figure1 figure2 figure9 table1 table2 table3 figure3 figure4 table4 \
-             figure5 figure6 figure7 figure8 table5_lowdata plan layer_selection
+# notebook name -> make target of the same name, in `make all` order: the registry of tables and figures
+# (inheritune_core/registry.py, which also writes the README's table) lists them; empty before `make setup`.
+NOTEBOOKS := $(shell PYTHONPATH=$(CURDIR) $(PY) -m inheritune_core.registry list 2>/dev/null)
 
 .PHONY: gpu-check notebooks help bench-analysis setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
 

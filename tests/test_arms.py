@@ -136,11 +136,13 @@ def test_the_plan_reads_the_declared_arms():
 
 def test_a_bad_declaration_is_one_clear_error():
     with pytest.raises(ConfigError, match="unknown build"):
-        arms.Arm("x", "x", "magic")
+        arms.Arm("random", "x", "magic")
+    with pytest.raises(ConfigError, match="not one of paper.ROLES"):
+        arms.Arm("randm", "x", "random")
     with pytest.raises(ConfigError, match="not declared before it"):
         arms.Experiment(
             "bad",
-            (arms.Panel("t", "{preset}", (arms.Arm("a", "a", "stack", parent="b"),)),),
+            (arms.Panel("t", "{preset}", (arms.Arm("stacking", "s", "stack", parent="stacking_stage1"),)),),
             ("gpt2-medium",),
         )
     with pytest.raises(ConfigError, match="unknown experiment"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..paper import ROLES
 
 # How an arm's model is built. "reference" trains the preset at full depth from a random init; "recipe" is
 # Algorithm 1 (recipe.run_inheritune) as one cached run; the rest are method/inheritance.py functions
@@ -69,6 +70,8 @@ class Arm:
     downstream: bool = False
 
     def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ConfigError(f"arm role {self.role!r} is not one of paper.ROLES ({', '.join(ROLES)})")
         for value, allowed, what in (
             (self.build, BUILDS, "build"),
             (self.layers, LAYERS, "layers"),

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config import get_scale
 from ..io import atomic_write_json
+from ..paper import round_role
 from .runs import (
     RunRecord,
     curve_rows,
@@ -275,7 +276,7 @@ def inheritune_rows(rec: RunRecord, table: str, model: str, method: str = "Ours"
     rows = []
     rounds = round_records(rec)
     for i, r in enumerate(rounds, start=1):
-        role = "inheritune" if i == len(rounds) else f"inheritune_round{i}"
+        role = round_role(i, last=i == len(rounds))
         row = result_row(rec, table=table, model=model, role=role, method=method, value=float(r["val_loss"]))
         row.update(
             layers=int(r["layers"]),
@@ -297,7 +298,7 @@ def inheritune_curves(
         last = i == len(rounds)
         if final_only and not last:
             continue
-        role = "inheritune" if last else f"inheritune_round{i}"
+        role = round_role(i, last)
         rows += curve_rows(
             rec,
             panel=panel,

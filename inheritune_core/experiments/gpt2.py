@@ -12,8 +12,10 @@ per seed when `Setup.reference_per_seed` (config.Scale.reference_per_seed) is on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from .arms import DISTILLATION, FIGURE1, FINEWEB, TABLE1, TABLE2, TABLE3, TABLE3_PARTS
 from .builders import (
     inheritune_curves,
@@ -34,6 +36,7 @@ from .plan import (
     plan_flops,
     run_plan,
 )
+from .results import read_rows
 from .setup import (
     ExperimentOutput,
     Setup,
@@ -121,13 +124,55 @@ def figure1_training(
 
 # ------------------------------------------------------------------------------------------ redraws
 FIGURE_SOURCES = {"figure5": "table1", "figure6": "table2", "figure7": "table3", "figure8": "figure3"}
+REDRAW_PANELS = {"figure8": ("12-layer student",)}  # a redraw's panels of its source (None: all)
 
 
 def filter_curves(curves: list[dict[str, Any]], panels: Sequence[str] | None = None) -> list[dict[str, Any]]:
     return [c for c in curves if not panels or c["panel"] in panels]
 
 
+def redraw(
+    name: str,
+    results_dir: str | Path,
+    scale: str,
+    *,
+    retrain: bool = False,
+    setup: Setup | None = None,
+    sizes: Sequence[str] | None = None,
+) -> ExperimentOutput:
+    """Figures 5-8: the validation curves of another notebook's runs (`FIGURE_SOURCES`).
+
+    By default they are read from that notebook's CSV (results/<source>/curves.csv, the rows of `scale`,
+    of `sizes` when given) and nothing is trained; retrain=True runs the source experiment instead (with
+    `setup`: its runs are read back from the cache when they exist, trained when not). Prints which it did."""
+    if name not in FIGURE_SOURCES:
+        raise ConfigError(f"unknown redraw {name!r}; choose one of {', '.join(FIGURE_SOURCES)}")
+    source, panels = FIGURE_SOURCES[name], REDRAW_PANELS.get(name)
+    if retrain:
+        if setup is None:
+            raise ConfigError(f"{name}: retrain=True needs a setup (gpt2.make_setup(...))")
+        runs = {"table1": table1, "table2": table2, "table3": table3}
+        out = runs[source](setup, sizes or ("gpt2-medium",)) if source in runs else distillation(setup)
+        curves = filter_curves(out.curves, panels)
+        print(f"{name}: curves of {source}'s runs (trained where the cache had none)")
+        return ExperimentOutput(curves=curves)
+    path = Path(results_dir) / source / "curves.csv"
+    curves = [
+        r
+        for r in filter_curves(read_rows(path), panels)
+        if r.get("scale") == scale and (not sizes or r["model"] in sizes)
+    ]
+    if not curves:
+        raise ConfigError(
+            f"{path} has no {scale} curves{f' of {list(sizes)}' if sizes else ''}: run `make {source} "
+            f"SCALE={scale}` first, or pass retrain=True"
+        )
+    print(f"{name}: redrawn from {path} ({len(curves)} rows at scale {scale}); nothing trained")
+    return ExperimentOutput(curves=curves)
+
+
 __all__ = [
+    "ConfigError",
     "Setup",
     "ExperimentOutput",
     "make_setup",
@@ -164,6 +209,8 @@ __all__ = [
     "TABLE3_PARTS",
     "FIGURE1_ROLES",
     "FIGURE_SOURCES",
+    "REDRAW_PANELS",
+    "redraw",
     "filter_curves",
     "TABLE1_TASKS",
     "TABLE4_TASKS",

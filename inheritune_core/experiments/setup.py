@@ -36,8 +36,8 @@ from ..config import (
 )
 from ..data.tokens import TokenData, load_token_data
 from ..errors import ConfigError
-from ..io import write_csv
 from ..paths import data_dir as default_data_dir
+from .results import write_by_scale
 from .runs import RunRecord
 
 
@@ -84,15 +84,16 @@ class ExperimentOutput:
 
     def write(self, results_dir: str | Path, name: str, table: str | None = None) -> list[Path]:
         """results/<name>/<table>.csv (if rows), results/<name>/curves.csv (if curves) and
-        results/<name>/plan.csv (if a plan), atomically."""
+        results/<name>/plan.csv (if a plan), atomically, each replacing only the rows of its scale
+        (`results.write_by_scale`: other scales' rows are kept)."""
         out = Path(results_dir) / name
         written = []
         if self.rows:
-            written.append(write_csv(self.rows, out / f"{table or name}.csv"))
+            written.append(write_by_scale(self.rows, out / f"{table or name}.csv"))
         if self.curves:
-            written.append(write_csv(self.curves, out / "curves.csv"))
+            written.append(write_by_scale(self.curves, out / "curves.csv"))
         if self.plan:
-            written.append(write_csv(self.plan, out / "plan.csv"))
+            written.append(write_by_scale(self.plan, out / "plan.csv"))
         return written
 
 

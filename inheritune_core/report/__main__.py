@@ -5,12 +5,13 @@ names, only those (table1, figure5, figure10, reproduction, ...)."""
 import argparse
 import sys
 
+from .. import registry
 from ..paths import paper_dir, results_dir
 from . import claims, figures, lowdata, tables
 
 
 def main(argv: list[str] | None = None) -> int:
-    every = [*tables.TABLES, *tables.FIGURES, *lowdata.RENDERERS, *figures.ATTENTION_FIGURES, "reproduction"]
+    every = [*registry.report_names(), "reproduction"]  # every table and figure, listed once (registry.py)
     parser = argparse.ArgumentParser(
         prog="python -m inheritune_core.report", description=__doc__.splitlines()[0]
     )

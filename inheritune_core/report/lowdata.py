@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..evaluation.tasks import MMLU_COLUMN, TABLE5_ZERO_SHOT_COLUMNS
+from ..config import LOWDATA
+from ..paper import MMLU_COLUMN, TABLE5_ZERO_SHOT_COLUMNS
 from ..paths import LOWDATA_RESULTS
 from ..paths import paper_dir as _default_paper_dir
 from ..paths import results_dir as _default_results_dir
@@ -185,13 +186,13 @@ def draw_figure11(sweep: pd.DataFrame, reported_table5: pd.DataFrame | None):
                 drawn = True
         if metric in paper_target:
             ax.plot(
-                [13],
+                [LOWDATA.n_layers],
                 [paper_target[metric]],
                 marker="*",
                 markersize=10,
                 linestyle="none",
                 color=COLORS[("paper", "inheritune")],
-                label="paper: n=13 (Table 5)",
+                label=f"paper: n={LOWDATA.n_layers} (Table 5)",
             )
             drawn = True
         if drawn:

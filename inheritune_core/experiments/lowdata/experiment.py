@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from ...data.tokens import load_token_data
-from ...io import write_csv
 from ...paths import LOWDATA_RESULTS
 from ...paths import results_dir as default_results_dir
+from ..results import write_by_scale
 from ..setup import Setup
 from .ablations import default_table8_references, epochs_vs_fresh_rows, table8_rows, table9_rows
 from .evaluate import evaluate_run, lowdata_rows, reference_rows
@@ -32,9 +32,10 @@ class LowDataOutput:
     notes: list[str] = field(default_factory=list)
 
     def write(self, results_dir: str | os.PathLike | None = None) -> list[Path]:
-        """results/table5_lowdata/<name>.csv for every table with rows, each written atomically."""
+        """results/table5_lowdata/<name>.csv for every table with rows, each written atomically and
+        replacing only the rows of its scale (`experiments.results.write_by_scale`)."""
         out = default_results_dir(results_dir) / LOWDATA_RESULTS
-        return [write_csv(rows, out / name) for name, rows in self.csvs.items() if rows]
+        return [write_by_scale(rows, out / name) for name, rows in self.csvs.items() if rows]
 
     def frame(self, name: str) -> pd.DataFrame:
         return pd.DataFrame(self.csvs.get(name, []))
