@@ -86,10 +86,11 @@ gpu-check: setup  ## one GPU, < 8 min: throughput compiled and eager + Table 1 r
 	PYTHON=$(PY) bash benchmarks/gpu_check.sh
 
 # Progress bars off: an executed copy keeps what the cells print, and clean_executed.py drops what is left of
-# other libraries' bars, so a copy stays small (under 200 KB).
+# other libraries' bars, so a copy stays small (under 200 KB). --log-output streams what the cells print to
+# the terminal: one line per run as it starts training or is read back, and when it finishes (experiments.runs).
 $(NOTEBOOKS): setup
 	@mkdir -p $(RESULTS_DIR)/executed
-	$(VENV)/bin/papermill --cwd notebooks notebooks/$@.ipynb $(RESULTS_DIR)/executed/$@.ipynb \
+	$(VENV)/bin/papermill --log-output --cwd notebooks notebooks/$@.ipynb $(RESULTS_DIR)/executed/$@.ipynb \
 		-p scale $(SCALE) -p device $(DEVICE) -p progress False
 	$(PY) scripts/clean_executed.py $(RESULTS_DIR)/executed/$@.ipynb
 

@@ -176,3 +176,31 @@ def test_the_driver_trains_each_arm_on_its_declared_stream(random_token_data, tm
             out.records[f"gpt2-medium/stacking_stage1{tag}"].run_id
         )
     assert np.isfinite([r["value"] for r in out.rows]).all()
+
+
+def test_the_lazy_arm_takes_the_references_lazy_layers_and_says_when_there_are_none():
+    assert driver.lazy_selection(8, 4, [5, 6, 7, 4, 3]) == ([4, 5, 6, 7], "lazy layers")
+    assert driver.lazy_selection(8, 4, [2, 6]) == ([2, 5, 6, 7], "2 lazy + 2 last layers")
+    assert driver.lazy_selection(8, 4, []) == (
+        [4, 5, 6, 7],
+        "last 4 layers (no lazy layers in this reference)",
+    )
+    assert driver.lazy_selection(8, 4, None)[1] == "last 4 layers (lazy layers not analysed)"
+
+
+def test_each_run_prints_one_line_as_it_trains_or_is_read_back(random_token_data, tmp_path, capsys):
+    from inheritune_core.experiments import runs
+
+    spec = runs.make_spec("unit", "reference", "gpt2-medium", "smoke", random_token_data, seed=1)
+
+    def fake(run_dir):
+        runs.atomic_write_json(run_dir / "result.json", {"final_val_loss": 8.5, "steps": 4})
+
+    runs.run_or_load(spec, fake, tmp_path)
+    runs.run_or_load(spec, fake, tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        f"[runs] training {spec.run_id}: reference, 4 layers, 12 steps, seed 1",
+        f"[runs] trained {spec.run_id}: val loss 8.5000 after 4 steps",
+        f"[runs] read back {spec.run_id}",
+    ]

@@ -10,7 +10,8 @@ Every run prints one line when it starts training (`runs.run_or_load`) so `make 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import KD_ALPHA, KD_TEMPERATURE, get_preset, get_scale, optim_kwargs, scaled_layers
@@ -115,8 +116,10 @@ def run_arm(
     records: dict[str, RunRecord],
     stream: DataStream,
     ours: int | None,
+    lazy: Sequence[int] | None = None,
 ) -> RunRecord:
-    """Train (or read back) one arm for setup.seed: build its model as declared, on its own data stream."""
+    """Train (or read back) one arm for setup.seed: build its model as declared, on its own data stream.
+    lazy: the reference's lazy layers, for a "lazy" build (`lazy_selection`)."""
     from ..method import inheritance as inh
     from ..models.gpt import GPTConfig
 
@@ -153,11 +156,16 @@ def run_arm(
 
         def build(m):
             return inh.half_width(m, seed=seed)
+    elif arm.build == "lazy":
+        layers, _ = lazy_selection(ref.layers, n, lazy)
+        init["layers"] = layers
+
+        def build(m):
+            return inh.lazy_layer_init(m, n, layers=layers, seed=seed)
     else:
         fn = {
             "stack": lambda m: inh.stack(m, seed=seed),
             "hybrid_stack": lambda m: inh.hybrid_stack(m, n, seed=seed),
-            "lazy": lambda m: inh.lazy_layer_init(m, n, seed=seed),
             "distilbert": lambda m: inh.distilbert_init(m, n, seed=seed),
         }[arm.build]
 
@@ -183,6 +191,24 @@ def run_arm(
         label=arm.run_label,
         **train_kw,
     )
+
+
+def lazy_selection(k: int, n: int, lazy: Sequence[int] | None) -> tuple[list[int], str]:
+    """Figure 1 (c, f)'s "lazy" arm: which n of the reference's k layers it starts from, and its label.
+
+    The layers the reference's own lazy-layer analysis found lazy (`attention.figure1`: AttentionOutput.toy_lazy),
+    the deepest of them when there are more than n, topped up with the deepest other layers when there are
+    fewer; with none (or no analysis), the last n layers, labelled so: a reference without lazy layers cannot
+    test the paper's claim about lazy layers, and the label must not say it does."""
+    if lazy is None:
+        return list(range(k - n, k)), f"last {n} layers (lazy layers not analysed)"
+    found = sorted({int(layer) for layer in lazy if 0 <= int(layer) < k})
+    if not found:
+        return list(range(k - n, k)), f"last {n} layers (no lazy layers in this reference)"
+    if len(found) >= n:
+        return found[-n:], "lazy layers"
+    rest = [layer for layer in range(k - 1, -1, -1) if layer not in found][: n - len(found)]
+    return sorted(found + rest), f"{len(found)} lazy + {n - len(found)} last layers"
 
 
 def _title(panel_title: str, preset: str, k: int) -> str:
@@ -224,8 +250,12 @@ def _emit_arm(
     preset: str,
     curves: bool,
     downstream: bool,
+    method: str | None = None,
 ) -> None:
-    """The rows, downstream rows and (first seed) curves of one arm's run."""
+    """The rows, downstream rows and (first seed) curves of one arm's run; method overrides the declared
+    label (the lazy arm says which layers it took)."""
+    if method is not None:
+        arm = dataclasses.replace(arm, method=method, curve_method=None)
     extra = {} if panel.title == "{preset}" else {"panel": title}
     if arm.rows != "none":
         if arm.build == "recipe":
@@ -266,9 +296,11 @@ def run_arms(
     presets: Sequence[str] | None = None,
     seeds: Sequence[int] | None = None,
     downstream: bool = True,
+    lazy_layers: Mapping[str, Sequence[int]] | None = None,
 ) -> ExperimentOutput:
     """Run every arm of a declared experiment (arms.EXPERIMENTS) for every preset and seed; see the module
-    docstring. downstream=False leaves out the lm-eval columns even where arms ask for them."""
+    docstring. downstream=False leaves out the lm-eval columns even where arms ask for them; lazy_layers:
+    preset -> its reference's lazy layers (Figure 1 (c, f), `lazy_selection`)."""
     exp = get_experiment(experiment) if isinstance(experiment, str) else experiment
     if setup.data is None:
         raise ConfigError(f"{exp.name}: the setup has no corpus (make it with make_setup)")
@@ -298,12 +330,14 @@ def run_arms(
                 streams = panel_streams(s, exp, panel, preset, seed)
                 records: dict[str, RunRecord] = {"reference": ref}
                 ours = None
+                lazy = None if lazy_layers is None else lazy_layers.get(preset)
                 for arm in panel.arms:
-                    rec = run_arm(s, exp, arm, preset, records, streams[arm.role], ours)
+                    rec = run_arm(s, exp, arm, preset, records, streams[arm.role], ours, lazy)
                     records[arm.role] = rec
                     ours = rec.layers if arm.build == "recipe" else ours
                     out.records[f"{key}/{arm.role}{tag}"] = rec
-                    _emit_arm(s, exp, out, arm, rec, panel, title, preset, i == 0, downstream)
+                    method = lazy_selection(ref.layers, rec.layers, lazy)[1] if arm.build == "lazy" else None
+                    _emit_arm(s, exp, out, arm, rec, panel, title, preset, i == 0, downstream, method)
         if shared is not None and exp.reference_last:
             _emit_reference(setup, exp, out, shared, preset, curves=True)
     return out
@@ -312,6 +346,7 @@ def run_arms(
 __all__ = [
     "run_arms",
     "run_arm",
+    "lazy_selection",
     "panel_streams",
     "reference_stream_of",
     "resolve_steps",

@@ -110,16 +110,23 @@ FIGURE1_ROLES = {arm.role: arm for arm in FIGURE1.arms}
 
 
 def figure1_training(
-    setup: Setup, presets: Sequence[str] = ("gpt2-medium",), seeds: Sequence[int] | None = None
+    setup: Setup,
+    presets: Sequence[str] = ("gpt2-medium",),
+    seeds: Sequence[int] | None = None,
+    lazy_layers: dict[str, Sequence[int]] | None = None,
 ) -> ExperimentOutput:
     """Figure 1 (c, f): a half-depth model (paper: 12 of 24, 18 of 36 layers) initialised from the trained
-    reference's FIRST layers ("early"), from its LAST ("lazy") layers, or at random, then trained for the
+    reference's FIRST layers ("early"), from its lazy layers ("lazy"), or at random, then trained for the
     paper's extra 10K steps scaled to the setup (`figure1_extra_steps`), once per seed.
+
+    lazy_layers: preset -> the layers the reference's own analysis finds lazy (`attention.figure1(...)
+    .toy_lazy`); the "lazy" arm takes them (`driver.lazy_selection`), and where there are none it takes the
+    last n layers and its rows and curves say "last n layers (no lazy layers in this reference)".
 
     Rows (table "figure1"): one per model and seed, plus the reference's row. Curves: the first seed's, one
     panel per preset ("gpt2-medium: 4 of 8 layers"). Write them with
     `out.write(results_dir, "figure1", table="figure1_cf")`; the claims ledger reads figure1_cf.csv."""
-    return run_arms(FIGURE1, setup, presets, seeds)
+    return run_arms(FIGURE1, setup, presets, seeds, lazy_layers=lazy_layers)
 
 
 # ------------------------------------------------------------------------------------------ redraws

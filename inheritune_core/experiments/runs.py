@@ -308,18 +308,33 @@ def run_or_load(
     run_dir = run_dir_for(spec, runs_dir)
     if (run_dir / RESULT_FILE).is_file():  # fast path: no lock, no torch
         _check_spec_file(spec, run_dir)
-        TRAINING_COUNTER["loaded"] += 1
-        return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=False)
+        return _loaded(spec, run_dir)
     with run_folder_lock(run_dir):  # the trainer's lock: a second process waits, then reads it back
         _check_spec_file(spec, run_dir)
         if (run_dir / RESULT_FILE).is_file():  # another process finished it while we waited
-            TRAINING_COUNTER["loaded"] += 1
-            return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=False)
+            return _loaded(spec, run_dir)
+        announce(
+            f"training {spec.run_id}: {spec.kind}, {spec.n_layer} layers, {spec.steps} steps, seed {spec.seed}"
+        )
         build_and_train(run_dir)
         if not (run_dir / RESULT_FILE).is_file():
             raise ConfigError(f"training {spec.run_id} returned without writing {run_dir / RESULT_FILE}")
         TRAINING_COUNTER["trained"] += 1
-        return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=True)
+        record = RunRecord(spec, run_dir, _read_result(run_dir), trained_now=True)
+        announce(f"trained {spec.run_id}: val loss {record.final_val_loss:.4f} after {record.steps} steps")
+        return record
+
+
+def announce(message: str) -> None:
+    """One line per run on stdout (`make <notebook>` streams it with papermill --log-output): which run
+    trains or is read back, without progress bars in the executed notebooks."""
+    print(f"[runs] {message}", flush=True)
+
+
+def _loaded(spec: RunSpec, run_dir: Path) -> RunRecord:
+    TRAINING_COUNTER["loaded"] += 1
+    announce(f"read back {spec.run_id}")
+    return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=False)
 
 
 def train_config_for(spec: RunSpec, run_dir: Path, device: str = "cpu", progress: bool = True):
