@@ -12,8 +12,10 @@ export TORCHINDUCTOR_CACHE_DIR ?= $(CURDIR)/runs/.inductor_cache
 export PYTHONUNBUFFERED := 1
 
 # notebook name -> make target of the same name, in `make all` order: the registry of tables and figures
-# (inheritune_core/registry.py, which also writes the README's table) lists them; empty before `make setup`.
-NOTEBOOKS := $(shell PYTHONPATH=$(CURDIR) $(PY) -m inheritune_core.registry list 2>/dev/null)
+# (inheritune_core/registry.py, which also writes the README's table) lists them. It imports nothing but the
+# standard library, so the system Python reads it before `make setup` has made the venv.
+REGISTRY_LIST = PYTHONPATH=$(CURDIR) $(1) -m inheritune_core.registry list 2>/dev/null
+NOTEBOOKS := $(shell $(call REGISTRY_LIST,$(PY)) || $(call REGISTRY_LIST,$(PYTHON_BOOT)))
 
 .PHONY: gpu-check notebooks help bench-analysis setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
 

@@ -156,3 +156,15 @@ def test_a_default_redraw_trains_nothing_and_reproduces_the_committed_curves(tmp
         gpt2.redraw("figure5", tmp_path, "paper")
     with pytest.raises(gpt2.ConfigError, match="needs a setup"):
         gpt2.redraw("figure5", tmp_path, "tiny", retrain=True)
+
+
+def test_the_registry_needs_only_the_standard_library_at_import():
+    import ast
+
+    tree = ast.parse((PROJECT_DIR / "inheritune_core" / "registry.py").read_text())
+    top = {
+        n.module if isinstance(n, ast.ImportFrom) else n.names[0].name
+        for n in tree.body
+        if isinstance(n, ast.Import | ast.ImportFrom)
+    }
+    assert top <= {"__future__", "sys", "dataclasses", "pathlib"}, top  # the Makefile reads it before setup
