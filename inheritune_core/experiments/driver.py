@@ -5,7 +5,8 @@ and the next-scale plan (`plan.py`, from the same declarations).
 Per preset: the reference (setup.seed, shared; or one per seed when `Setup.reference_per_seed`), then per
 seed and panel every arm in declaration order (an arm may start from an earlier arm's run: `Arm.parent`).
 Rows carry their seed (tables show mean and standard deviation over seeds); curves are the first seed's.
-Every run prints one line when it starts training (`runs.run_or_load`) so `make <notebook>` shows progress.
+Every run prints a line as it starts and ends training or is read back (`runs.announce`), so `make <notebook>`
+shows which run is training.
 """
 
 from __future__ import annotations
