@@ -89,7 +89,7 @@ gpu-check: setup  ## one GPU, < 8 min: throughput compiled and eager + Table 1 r
 
 # Progress bars off: an executed copy keeps what the cells print, and clean_executed.py drops what is left of
 # other libraries' bars, so a copy stays small (under 200 KB). --log-output streams what the cells print to
-# the terminal: one line per run as it starts training or is read back, and when it finishes (experiments.runs).
+# the terminal: "[table1] run 3/13: ..." as the driver reaches each run, and whether it trains or is read back.
 $(NOTEBOOKS): setup
 	@mkdir -p $(RESULTS_DIR)/executed
 	$(VENV)/bin/papermill --log-output --cwd notebooks notebooks/$@.ipynb $(RESULTS_DIR)/executed/$@.ipynb \

@@ -150,7 +150,7 @@ def test_a_bad_declaration_is_one_clear_error():
 
 
 @pytest.mark.slow
-def test_the_driver_trains_each_arm_on_its_declared_stream(random_token_data, tmp_path):
+def test_the_driver_trains_each_arm_on_its_declared_stream(random_token_data, tmp_path, capsys):
     from inheritune_core.experiments import gpt2
 
     setup = smoke(random_token_data, tmp_path, steps=2, reference_per_seed=True)
@@ -176,6 +176,8 @@ def test_the_driver_trains_each_arm_on_its_declared_stream(random_token_data, tm
             out.records[f"gpt2-medium/stacking_stage1{tag}"].run_id
         )
     assert np.isfinite([r["value"] for r in out.rows]).all()
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[table2] run ")]
+    assert printed[0] == "[table2] run 1/12: gpt2-medium reference (seed 1337)" and len(printed) == 12
 
 
 def test_the_lazy_arm_takes_the_references_lazy_layers_and_says_when_there_are_none():

@@ -291,6 +291,18 @@ def _emit_arm(
             )
 
 
+class _Progress:
+    """`[table1] run 3/13: gpt2-medium random_2x (seed 1337)`: how far an experiment is, one line per run
+    (the runs' own lines, `runs.announce`, say whether each trains or is read back)."""
+
+    def __init__(self, name: str, total: int) -> None:
+        self.name, self.total, self.done = name, total, 0
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        print(f"[{self.name}] run {self.done}/{self.total}: {what}", flush=True)
+
+
 def run_arms(
     experiment: Experiment | str,
     setup: Setup,
@@ -309,9 +321,12 @@ def run_arms(
     seeds = seed_list(setup, seeds)
     presets = check_presets(list(presets or exp.defaults), exp.allowed)
     out.plan = next_scale_plan(exp.name, setup.scale, presets, len(seeds))
+    total = len(presets) * (len(seeds) * len(exp.arms) + (len(seeds) if setup.reference_per_seed else 1))
+    progress = _Progress(exp.name, total)
     for preset in presets:
         shared = None
         if not setup.reference_per_seed:
+            progress.step(f"{preset} reference (seed {setup.seed})")
             shared = reference(setup, preset, exp.sampler, reference_stream_of(setup, exp, preset))
         if shared is not None:
             out.records[f"{preset}/reference"] = shared
@@ -322,6 +337,7 @@ def run_arms(
             tag = "" if i == 0 else f"@{seed}"
             ref = shared
             if ref is None:
+                progress.step(f"{preset} reference (seed {seed})")
                 ref = reference(s, preset, exp.sampler, reference_stream_of(s, exp, preset))
                 out.records[f"{preset}/reference{tag}"] = ref
                 _emit_reference(setup, exp, out, ref, preset, curves=i == 0)
@@ -333,6 +349,7 @@ def run_arms(
                 ours = None
                 lazy = None if lazy_layers is None else lazy_layers.get(preset)
                 for arm in panel.arms:
+                    progress.step(f"{preset} {arm.role} (seed {seed})")
                     rec = run_arm(s, exp, arm, preset, records, streams[arm.role], ours, lazy)
                     records[arm.role] = rec
                     ours = rec.layers if arm.build == "recipe" else ours
