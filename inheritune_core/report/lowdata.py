@@ -381,7 +381,7 @@ def render_lowdata_all(
     names: Sequence[str] | None = None,
 ) -> list[Path]:
     """Every Appendix B figure and table whose CSV exists (the others are skipped with a printed note);
-    returns the written paths. Table 5 itself is report.py's (`report.render_table("table5")`)."""
+    returns the written paths. Table 5 itself is report/tables.py's (`tables.render_table("table5")`)."""
     unknown = sorted(set(names or ()) - set(RENDERERS))
     if unknown:
         raise ValueError(f"unknown low-data figures/tables {unknown}; choose from {', '.join(RENDERERS)}")
