@@ -11,9 +11,11 @@ RESULTS_DIR := $(or $(INHERITUNE_RESULTS_DIR),results)
 export TORCHINDUCTOR_CACHE_DIR ?= $(CURDIR)/runs/.inductor_cache
 export PYTHONUNBUFFERED := 1
 
-# notebook name -> make target of the same name (see the README's table)
-NOTEBOOKS := figure1 figure2 figure9 table1 table2 table3 figure3 figure4 table4 \
-             figure5 figure6 figure7 figure8 table5_lowdata plan layer_selection
+# notebook name -> make target of the same name, in `make all` order: the registry of tables and figures
+# (inheritune_core/registry.py, which also writes the README's table) lists them. It imports nothing but the
+# standard library, so the system Python reads it before `make setup` has made the venv.
+REGISTRY_LIST = PYTHONPATH=$(CURDIR) $(1) -m inheritune_core.registry list 2>/dev/null
+NOTEBOOKS := $(shell $(call REGISTRY_LIST,$(PY)) || $(call REGISTRY_LIST,$(PYTHON_BOOT)))
 
 .PHONY: gpu-check notebooks help bench-analysis setup data test-slow inheritune eval eval-tasks test test-all lint bench paper all clean-runs $(NOTEBOOKS)
 
@@ -86,10 +88,11 @@ gpu-check: setup  ## one GPU, < 8 min: throughput compiled and eager + Table 1 r
 	PYTHON=$(PY) bash benchmarks/gpu_check.sh
 
 # Progress bars off: an executed copy keeps what the cells print, and clean_executed.py drops what is left of
-# other libraries' bars, so a copy stays small (under 200 KB).
+# other libraries' bars, so a copy stays small (under 200 KB). --log-output streams what the cells print to
+# the terminal: "[table1] run 3/13: ..." as the driver reaches each run, and whether it trains or is read back.
 $(NOTEBOOKS): setup
 	@mkdir -p $(RESULTS_DIR)/executed
-	$(VENV)/bin/papermill --cwd notebooks notebooks/$@.ipynb $(RESULTS_DIR)/executed/$@.ipynb \
+	$(VENV)/bin/papermill --log-output --cwd notebooks notebooks/$@.ipynb $(RESULTS_DIR)/executed/$@.ipynb \
 		-p scale $(SCALE) -p device $(DEVICE) -p progress False
 	$(PY) scripts/clean_executed.py $(RESULTS_DIR)/executed/$@.ipynb
 

@@ -72,3 +72,24 @@ def test_bad_arguments_are_one_clear_error(tmp_path):
     ):
         with pytest.raises(ConfigError, match=message):
             ls.layer_selection(str(ref), **{"scale": "smoke", "data": data, "runs_dir": tmp_path, **kwargs})
+
+
+def test_lazy_versus_early_trains_both_arms_per_seed_on_paired_fresh_data(tmp_path):
+    ref, corpus = _tiny_reference(tmp_path)
+    data = load_token_data(corpus)
+    kwargs = dict(reference=str(ref), scale="smoke", runs_dir=tmp_path / "runs", data=data, progress=False)
+    before = TRAINING_COUNTER["trained"]
+    frame = ls.lazy_versus_early([3], seeds=(1, 2, 3), **kwargs)
+    assert TRAINING_COUNTER["trained"] - before == 6  # two arms x three seeds
+    final = frame[frame.step == frame.step.max()]
+    assert sorted(zip(final.role, final.seed)) == [(r, s) for r in ("early", "lazy") for s in (1, 2, 3)]
+    assert set(frame[frame.role == "lazy"].layers) == {"3"} and set(frame[frame.role == "early"].layers) == {
+        "0"
+    }
+    assert len(set(final[final.role == "lazy"].val_loss)) == 3  # seeds draw different data
+    again = TRAINING_COUNTER["trained"]
+    assert ls.lazy_versus_early([3], seeds=(1, 2, 3), **kwargs).equals(frame)
+    assert TRAINING_COUNTER["trained"] == again
+    for bad in ([], [4], [0, 1, 2, 3]):
+        with pytest.raises(ConfigError, match="lazy_layers must be"):
+            ls.lazy_versus_early(bad, **kwargs)

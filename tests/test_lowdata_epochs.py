@@ -135,3 +135,14 @@ def test_epochs_vs_fresh_runs_train_once_with_the_right_data(tmp_path):
     assert TRAINING_COUNTER["trained"] == before + 3 and again == rows  # cached: read back, not retrained
     with pytest.raises(ConfigError, match="fresh-token runs need 32001 train tokens"):
         lowdata.epochs_vs_fresh_rows(scale=scale, **{**kwargs, "fresh_epochs": [1000]})
+
+
+def test_the_cli_defaults_to_tiny_and_every_option_shows_its_default(capsys):
+    with pytest.raises(SystemExit):
+        lowdata.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--scale", "--reference", "--n-layers", "--device", "--micro-batch"):
+        assert option in text
+    assert text.count("(default:") == 5 and "(default: tiny)" in text
+    assert lowdata.main(["train", "--scale", "huge"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown low-data scale 'huge'")

@@ -8,6 +8,7 @@ import sys
 import nbformat
 import pytest
 
+from inheritune_core import registry
 from inheritune_core.paths import PROJECT_DIR, shared_evaldata_dir
 from inheritune_core.report import tables as report
 
@@ -30,28 +31,7 @@ GPT2_NOTEBOOKS = [  # the execution order of `make all`: sources before the redr
     "figure8",
 ]
 REQUIRED_PARAMETERS = ("scale", "device", "seed", "results_dir", "paper_dir", "progress")
-OUTPUTS = {  # notebook -> files it must write under results/ and paper/
-    "table1": [
-        "results/table1/table1.csv",
-        "results/table1/curves.csv",
-        "paper/tables/table1.md",
-        "paper/tables/table1.tex",
-    ],
-    "table2": ["results/table2/table2.csv", "paper/tables/table2.md"],
-    "table3": ["results/table3/table3.csv", "paper/tables/table3.md"],
-    "figure3": [
-        "results/figure3/figure3.csv",
-        "results/figure3/curves.csv",
-        "paper/figures/figure3.png",
-        "paper/figures/figure3.pdf",
-    ],
-    "figure4": ["results/figure4/curves.csv", "paper/figures/figure4.png"],
-    "table4": ["results/table4/table4.csv", "paper/tables/table4.md"],
-    "figure5": ["results/figure5/curves.csv", "paper/figures/figure5.png", "paper/figures/figure5.pdf"],
-    "figure6": ["results/figure6/curves.csv", "paper/figures/figure6.png"],
-    "figure7": ["results/figure7/curves.csv", "paper/figures/figure7.png"],
-    "figure8": ["results/figure8/curves.csv", "paper/figures/figure8.png"],
-}
+OUTPUTS = {name: registry.get_artifact(name).outputs() for name in GPT2_NOTEBOOKS}  # files it must write
 TRAINED = "runs trained in this notebook:"
 
 

@@ -27,8 +27,8 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError
-from ..io import write_csv
 from .gpt2 import Setup, inheritune_run, reference, target_layers
+from .results import write_by_scale
 from .runs import data_fingerprint, short_hash
 
 # The paper's Figure 2 picks: early layers L4, L7 and lazy layers L20, L22 of its 24-layer GPT-2 medium;
@@ -49,6 +49,8 @@ class AttentionOutput:
     maps: pd.DataFrame | None = None
     curves: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # preset -> the lazy layers its toy reference's own analysis found (Figure 1 (c, f)'s "lazy" arm takes them)
+    toy_lazy: dict[str, list[int]] = field(default_factory=dict)
 
     def write(self, results_dir: str | os.PathLike, name: str) -> list[Path]:
         """results/<name>/{layer_stats,lazy_layers,maps,curves}.csv for the frames present, atomically."""
@@ -59,9 +61,9 @@ class AttentionOutput:
             (self.maps, "maps"),
         ):
             if frame is not None:
-                written.append(write_csv(frame.to_dict("records"), out / f"{file}.csv"))
+                written.append(write_by_scale(frame.to_dict("records"), out / f"{file}.csv"))
         if self.curves:
-            written.append(write_csv(self.curves, out / "curves.csv"))
+            written.append(write_by_scale(self.curves, out / "curves.csv"))
         return written
 
 
@@ -194,7 +196,9 @@ def figure1(
         stats = analyze_model(model, windows, threshold, progress=setup.progress)
         label = toy_label(preset, rec.layers, setup.scale)
         frames.append(_stats_frame(stats, label, "toy", setup.scale))
-        lazy.append(lazy_layer_report(stats, tol=lazy_tol, min_share=lazy_share).assign(model=label))
+        report = lazy_layer_report(stats, tol=lazy_tol, min_share=lazy_share)
+        lazy.append(report.assign(model=label))
+        out.toy_lazy[preset] = [int(layer) for layer in report.loc[report["lazy"], "layer"]]
     if not frames:
         raise ConfigError("figure1: no model to analyse (no usable pretrained reference and no GPT preset)")
     out.layer_stats = pd.concat(frames, ignore_index=True)

@@ -181,6 +181,102 @@ def layer_selection(
     return pd.DataFrame(rows)
 
 
+LAZY_VS_EARLY_SEEDS = (1337, 1338, 1339)
+
+
+def lazy_versus_early(
+    lazy_layers: list[int] | tuple[int, ...],
+    reference: str | None = None,
+    scale: str = "smoke",
+    *,
+    seeds: tuple[int, ...] = LAZY_VS_EARLY_SEEDS,
+    device: str = "cpu",
+    runs_dir: str | os.PathLike | None = None,
+    corpus_dir: str | os.PathLike | None = None,
+    data: Any = None,
+    progress: bool = True,
+    **train_overrides: Any,
+) -> pd.DataFrame:
+    """Figure 1 (c, f) on a pretrained reference whose analysis finds lazy layers (SmolLM2-135M: layer 23 under
+    the relaxed rule, results/figure1/lazy_layers.csv): a model of n = len(lazy_layers) layers initialised
+    from those layers ("lazy") against one from the first n ("early"), the same budget, once per seed.
+
+    The budget is `layer_selection`'s (the low-data scale's, `SELECTION_STEPS` where given). Data: each seed
+    draws its own random windows (a data seed derived from the seed, streams.derive_data_seed), the same
+    for both arms of that seed, so each seed is a paired comparison. Rows as `layer_selection`'s (role
+    "lazy" / "early"). Heavy at `tiny` and above (one SmolLM2 target per arm and seed): the test suite runs
+    it at `smoke` on a toy reference."""
+    from ..models.llama import load_pretrained_reference, select_layers
+    from ..training.trainer import NON_IDENTIFYING_TRAIN_FIELDS, train
+    from .lowdata import get_lowdata_scale, lowdata_train_config, prepare_lowdata_corpus
+    from .runs import RunSpec, data_fingerprint, run_or_load
+    from .streams import derive_data_seed
+
+    s = get_lowdata_scale(scale, reference=reference)
+    ref_model, tokenizer = load_pretrained_reference(s.reference)
+    k = ref_model.config.num_hidden_layers
+    lazy = sorted({int(layer) for layer in lazy_layers})
+    if not lazy or any(not 0 <= layer < k for layer in lazy) or len(lazy) >= k:
+        raise ConfigError(
+            f"lazy_layers must be 1..{k - 1} distinct layers of {s.reference} ({k} layers), got {list(lazy_layers)!r}"
+        )
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds must be distinct and non-empty, got {seeds!r}")
+    if data is None:
+        data = prepare_lowdata_corpus(tokenizer, s.reference, s, out_dir=corpus_dir, progress=progress)
+    if s.name in SELECTION_STEPS and train_overrides.get("max_steps") is None:
+        train_overrides["max_steps"] = SELECTION_STEPS[s.name]
+    n = len(lazy)
+    name = Path(str(s.reference)).name
+    rows = []
+    for seed in seeds:
+        overrides = {**train_overrides, "sampler": "random", "seed": derive_data_seed(seed, "lazy_vs_early")}
+        cfg = lowdata_train_config(s, "<run_dir>", **overrides).to_dict()
+        for key in NON_IDENTIFYING_TRAIN_FIELDS:
+            cfg.pop(key, None)
+        for role, kept in (("lazy", lazy), ("early", list(range(n)))):
+            spec = RunSpec(
+                name=f"lazy-vs-early-{name}-{role}-n{n}-{s.name}",
+                kind="lazy_vs_early",
+                preset=str(s.reference),
+                scale=s.name,
+                n_layer=n,
+                seed=seed,
+                data=data_fingerprint(data),
+                model_config={"reference": str(s.reference), "n_layers": n},
+                train_config=cfg,
+                init={"method": role, "layers": kept},
+            )
+
+            def build_and_train(run_dir: Path, kept=kept, overrides=overrides):
+                target = select_layers(ref_model, kept)
+                target.config.use_cache = False
+                run_cfg = lowdata_train_config(s, run_dir, device=device, progress=progress, **overrides)
+                return train(target, data, run_cfg, resume=True)
+
+            record = run_or_load(spec, build_and_train, runs_dir)
+            label = f"{role} layers ({' '.join(map(str, kept))})"
+            for m in record.metrics():
+                if m.get("val_loss") is not None:
+                    rows.append(
+                        {
+                            "reference": str(s.reference),
+                            "role": role,
+                            "method": label,
+                            "layers": " ".join(map(str, kept)),
+                            "n_layers": n,
+                            "reference_layers": k,
+                            "step": int(m["step"]),
+                            "tokens": int(m["tokens"]),
+                            "val_loss": float(m["val_loss"]),
+                            "scale": s.name,
+                            "seed": seed,
+                            "run_hash": record.hash,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per method: the kept layers, the zero-shot val loss (step 0) and the loss after training."""
     out = []
@@ -231,6 +327,8 @@ __all__ = [
     "EVIDENCE_WINDOWS",
     "SELECTION_STEPS",
     "layer_selection",
+    "lazy_versus_early",
+    "LAZY_VS_EARLY_SEEDS",
     "select",
     "summary",
     "table_rows",

@@ -150,6 +150,7 @@ def make_spec(
     init: Mapping[str, Any] | None = None,
     parents: Sequence[RunRecord | str] = (),
     model_overrides: Mapping[str, Any] | None = None,
+    data_seed: int | None = None,
     **train_overrides: Any,
 ) -> RunSpec:
     """A spec for a GPT-2-preset run at a scale.
@@ -157,6 +158,8 @@ def make_spec(
     n_layer: the *actual* layer count (already scaled; default the preset's depth at this scale).
     steps: max_steps (default: the scale's). Other TrainConfig fields (sampler, kd_alpha, ...) go in
     train_overrides and become part of the identity. `data` is a TokenData or a fingerprint string.
+    seed: the run's seed (model initialisation; `RunSpec.seed`); data_seed: the sampler's seed
+    (`TrainConfig.seed`), default `seed` (experiments.streams derives one per arm).
     """
     from ..models.gpt import GPTConfig
     from ..training.trainer import NON_IDENTIFYING_TRAIN_FIELDS, TrainConfig, identifying_train_config
@@ -167,7 +170,7 @@ def make_spec(
     model_cfg["n_layer"] = scaled_layers(get_preset(preset).n_layer, sc) if n_layer is None else int(n_layer)
     model_cfg.update(model_overrides or {})
     GPTConfig.from_dict(model_cfg)  # validates
-    overrides = dict(train_overrides, seed=seed)
+    overrides = dict(train_overrides, seed=seed if data_seed is None else int(data_seed))
     if steps is not None:
         overrides["max_steps"] = int(steps)
     overrides = {k: v for k, v in overrides.items() if k not in NON_IDENTIFYING_TRAIN_FIELDS}
@@ -305,18 +308,33 @@ def run_or_load(
     run_dir = run_dir_for(spec, runs_dir)
     if (run_dir / RESULT_FILE).is_file():  # fast path: no lock, no torch
         _check_spec_file(spec, run_dir)
-        TRAINING_COUNTER["loaded"] += 1
-        return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=False)
+        return _loaded(spec, run_dir)
     with run_folder_lock(run_dir):  # the trainer's lock: a second process waits, then reads it back
         _check_spec_file(spec, run_dir)
         if (run_dir / RESULT_FILE).is_file():  # another process finished it while we waited
-            TRAINING_COUNTER["loaded"] += 1
-            return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=False)
+            return _loaded(spec, run_dir)
+        announce(
+            f"training {spec.run_id}: {spec.kind}, {spec.n_layer} layers, {spec.steps} steps, seed {spec.seed}"
+        )
         build_and_train(run_dir)
         if not (run_dir / RESULT_FILE).is_file():
             raise ConfigError(f"training {spec.run_id} returned without writing {run_dir / RESULT_FILE}")
         TRAINING_COUNTER["trained"] += 1
-        return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=True)
+        record = RunRecord(spec, run_dir, _read_result(run_dir), trained_now=True)
+        announce(f"trained {spec.run_id}: val loss {record.final_val_loss:.4f} after {record.steps} steps")
+        return record
+
+
+def announce(message: str) -> None:
+    """One line per run on stdout (`make <notebook>` streams it with papermill --log-output): which run
+    trains or is read back, without progress bars in the executed notebooks."""
+    print(f"[runs] {message}", flush=True)
+
+
+def _loaded(spec: RunSpec, run_dir: Path) -> RunRecord:
+    TRAINING_COUNTER["loaded"] += 1
+    announce(f"read back {spec.run_id}")
+    return RunRecord(spec, run_dir, _read_result(run_dir), trained_now=False)
 
 
 def train_config_for(spec: RunSpec, run_dir: Path, device: str = "cpu", progress: bool = True):

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import registry
 from ..errors import DataError
 from ..paths import paper_dir, results_dir
 from . import claims, figures, lowdata, tables
@@ -19,8 +20,7 @@ from . import claims, figures, lowdata, tables
 def every_output() -> list[str]:
     """Every table and figure `make paper` renders, each once (tables 8 and 9 are both a table and a low-data
     output), the ledger last: it reads the results the others render."""
-    names = [*tables.TABLES, *tables.FIGURES, *lowdata.RENDERERS, *figures.ATTENTION_FIGURES, "reproduction"]
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys([*registry.report_names(), "reproduction"]))  # registry.py lists each once
 
 
 def render_one(name: str, results: Path, paper: Path) -> list[Path] | None:

@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import paper
 from ..config import SCALES
 from ..io import atomic_write_text
 from ..paths import PROJECT_DIR
@@ -518,7 +519,7 @@ def table4_average_results(results: Path) -> list[ScaleResult]:
     average is taken over the tasks that every run of that scale and model has, and a line names them: such a
     number is never passed off as the paper's average. The DEPTH precondition reads Figure 4's runs (the same
     models, results/figure4/figure4.csv)."""
-    from ..evaluation.tasks import PAPER_TABLES
+    from ..paper import PAPER_TABLES
 
     columns = [t.column for t in PAPER_TABLES["table4"]]
     rows = read_rows(results / "table4" / "table4.csv")
@@ -740,12 +741,7 @@ CLAIMS: tuple[Claim, ...] = (
 
 
 # ------------------------------------------------------------------------------------------ the paper
-MODEL_SHORT = {
-    "gpt2-medium": "medium",
-    "gpt2-large": "large",
-    "gpt2-large-dagger": "large†",
-    "gpt2-xlarge": "xlarge",
-}
+MODEL_SHORT = paper.MODEL_SHORT
 
 
 def paper_numbers(claim: Claim, reported_dir: Path) -> str:

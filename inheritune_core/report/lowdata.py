@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..evaluation.tasks import MMLU_COLUMN, TABLE5_ZERO_SHOT_COLUMNS
+from ..config import LOWDATA
+from ..paper import MMLU_COLUMN, TABLE5_ZERO_SHOT_COLUMNS
 from ..paths import LOWDATA_RESULTS
 from ..paths import paper_dir as _default_paper_dir
 from ..paths import results_dir as _default_results_dir
@@ -190,13 +191,13 @@ def draw_figure11(sweep: pd.DataFrame, reported_table5: pd.DataFrame | None):
                 drawn = True
         if metric in paper_target:
             ax.plot(
-                [13],
+                [LOWDATA.n_layers],
                 [paper_target[metric]],
                 marker="*",
                 markersize=10,
                 linestyle="none",
                 color=COLORS[("paper", "inheritune")],
-                label="paper: n=13 (Table 5)",
+                label=f"paper: n={LOWDATA.n_layers} (Table 5)",
             )
             drawn = True
         if drawn:
@@ -385,7 +386,7 @@ def render_lowdata_all(
     names: Sequence[str] | None = None,
 ) -> list[Path]:
     """Every Appendix B figure and table whose CSV exists (the others are skipped with a printed note);
-    returns the written paths. Table 5 itself is report.py's (`report.render_table("table5")`)."""
+    returns the written paths. Table 5 itself is report/tables.py's (`tables.render_table("table5")`)."""
     unknown = sorted(set(names or ()) - set(RENDERERS))
     if unknown:
         raise ValueError(f"unknown low-data figures/tables {unknown}; choose from {', '.join(RENDERERS)}")

@@ -34,8 +34,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import OPTIM_PRESETS
-from ..evaluation.tasks import TABLE1, TABLE4, TABLE5
 from ..io import atomic_write_bytes, atomic_write_text
+from ..paper import MODEL_NAMES, TABLE1, TABLE4, TABLE5
 from ..paths import PROJECT_DIR
 from ..paths import paper_dir as _default_paper_dir
 from ..paths import results_dir as _default_results_dir
@@ -44,12 +44,6 @@ from . import checks, scales
 TABLE_COLUMNS = list(checks.TABLE.required)  # table, model, role, method, layers, steps, metric, value
 CURVE_COLUMNS = list(checks.CURVES.required)  # panel, model, role, method, layers, step, tokens, split, loss
 
-MODEL_NAMES = {
-    "gpt2-medium": "GPT-2 Medium",
-    "gpt2-large": "GPT-2 Large",
-    "gpt2-large-dagger": "GPT-2 Large†",
-    "gpt2-xlarge": "GPT-2 xLarge",
-}
 METRIC_NAMES = {
     "val_loss": "Val loss (↓)",
     "train_loss": "Train loss (↓)",
