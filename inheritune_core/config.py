@@ -150,6 +150,18 @@ class Scale:
     # seed-to-seed spread counts in the tables' standard deviations; off: one reference (the setup's seed)
     # shared by every seed, as the committed tiny results were made (experiments.setup.Setup).
     reference_per_seed: bool = False
+    # A run's final validation on N evenly spaced windows (TrainConfig.val_windows); None: the whole split.
+    val_windows: int | None = None
+    # The corpus's vocabulary: "gpt2" reads data/english; another tokenizer data/english-<tokenizer>
+    # (data.tokenizer: "byte" is UTF-8 bytes, 257 ids). vocab_size: the model's padded vocabulary (None: the
+    # preset's 50,304). Downstream lm-eval columns need the GPT-2 vocabulary and are left out otherwise.
+    tokenizer: str = "gpt2"
+    vocab_size: int | None = None
+
+    @property
+    def corpus(self) -> str:
+        """The bundled corpus's folder under data/ for this scale's tokenizer."""
+        return "english" if self.tokenizer == "gpt2" else f"english-{self.tokenizer}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,6 +183,7 @@ SCALES: dict[str, Scale] = {
         learning_rate=1e-3,
         min_lr=1e-4,
         eval_limit=2,
+        val_windows=64,
         description="test suite: seconds on a CPU, numbers meaningless",
     ),
     "tiny": Scale(
@@ -189,6 +202,29 @@ SCALES: dict[str, Scale] = {
         min_lr=1e-4,
         eval_limit=200,
         description="2-core CPU: about a minute a run on the bundled corpus (~1.5k tokens/s)",
+    ),
+    # Issue 18: the cheapest CPU setting found where depth matters (benchmarks/depth_sweep.py,
+    # results/depth_sweep/): bytes instead of GPT-2 BPE (the 50,304-row head cost most of tiny's compute),
+    # width 128, 64-byte windows x 12 (nanoGPT's character-level CPU setting), 8-layer reference -> 4 -> 6.
+    "cpu": Scale(
+        name="cpu",
+        depth_divisor=3,
+        n_embd=128,
+        n_head=4,
+        block_size=64,
+        micro_batch=12,
+        batch_tokens=12 * 64,
+        max_steps=10_000,
+        warmup_steps=100,
+        eval_interval=1000,
+        eval_iters=40,
+        learning_rate=1e-3,
+        min_lr=1e-4,
+        eval_limit=None,
+        description="2-core CPU, byte-level: where an 8-layer reference beats a 4-layer one (see the sweep)",
+        reference_per_seed=True,
+        tokenizer="byte",
+        vocab_size=320,
     ),
     "small": Scale(
         name="small",
@@ -252,7 +288,7 @@ def model_config_kwargs(preset: str, scale: str = "paper", n_layer: int | None =
         n_embd=s.n_embd or p.n_embd,
         n_head=s.n_head or p.n_head,
         block_size=s.block_size or p.block_size,
-        vocab_size=p.vocab_size,
+        vocab_size=s.vocab_size or p.vocab_size,
         bias=False,
         scale_attn_by_inverse_layer_idx=True,
     )
@@ -278,6 +314,7 @@ def optim_kwargs(preset: str, scale: str = "paper") -> dict[str, Any]:
         grad_clip=o.grad_clip,
         eval_interval=s.eval_interval,
         eval_iters=s.eval_iters,
+        val_windows=s.val_windows,
     )
 
 
@@ -420,6 +457,10 @@ LOWDATA_SCALES: dict[str, LowDataScale] = {
         description="Appendix C.2: OpenLLaMA-3B, n=13, 1B RedPajama tokens x ~8 epochs, one 48 GB GPU",
     ),
 }
+# The byte-level `cpu` scale concerns the GPT-2 experiments; the low-data experiment keeps its reference's own
+# tokenizer (SmolLM2's), so at `cpu` it runs tiny's setting under the cpu name (`make all SCALE=cpu` runs it).
+LOWDATA_SCALES["cpu"] = dataclasses.replace(LOWDATA_SCALES["tiny"], name="cpu")
+LOWDATA_SCALES = {name: LOWDATA_SCALES[name] for name in SCALES}  # the order of SCALES
 
 
 def get_lowdata_scale(scale: str | LowDataScale, **overrides: Any) -> LowDataScale:

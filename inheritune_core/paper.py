@@ -27,6 +27,8 @@ REFERENCE = "reference"
 INHERITUNE = "inheritune"
 RANDOM = "random"
 RANDOM_2X = "random_2x"
+# A random model of half the reference's depth at T: the precondition of parity (does depth matter here?).
+RANDOM_HALF = "random_half"
 HALF_WIDTH = "half_width"
 STACKING_STAGE1 = "stacking_stage1"
 STACKING = "stacking"
@@ -43,6 +45,7 @@ ROLES = (
     INHERITUNE,
     RANDOM,
     RANDOM_2X,
+    RANDOM_HALF,
     HALF_WIDTH,
     STACKING_STAGE1,
     STACKING,

@@ -171,14 +171,31 @@ def test_next_scale_command_and_cost(fixture_dirs, tmp_path):
     assert tp.tokens_per_s == 250000 and "measured" in tp.label  # a measurement beats a stated figure
     rows = by_key(claims.build_ledger(results, reported, throughput=tp))
     flops = plan[0]["train_flops"]
-    hours = flops / (250000 * plan[0]["benchmark_flops_per_token"]) / 3600
-    assert plan[0]["next_scale"] == "small" and plan[0]["runs"] == 13  # reference + 3 x (2 rounds + 1x + 2x)
+    # the next scale after tiny is the byte-level CPU scale: a reference per seed + 3 x (2 rounds + 1x + 2x + k/2)
+    assert plan[0]["next_scale"] == "cpu" and plan[0]["runs"] == 18
+    assert (
+        rows["parity"].next == f"`make table1 SCALE=cpu DEVICE=cpu`; 18 runs, {flops:.2e} FLOPs (a CPU scale)"
+    )
+    small = next_scale_plan("table1", "cpu", ["gpt2-medium"], seeds=3)
+    write_csv(small, results / "table1" / "plan.csv")
+    for r in results.glob("table1/table1.csv"):
+        r.write_text(r.read_text().replace(",tiny,", ",cpu,"))
+    rows = by_key(claims.build_ledger(results, reported, throughput=tp))
+    flops = small[0]["train_flops"]
+    hours = flops / (250000 * small[0]["benchmark_flops_per_token"]) / 3600
+    assert (
+        small[0]["next_scale"] == "small" and small[0]["runs"] == 16
+    )  # reference + 3 x (2 rounds + 1x + 2x + k/2)
     assert rows["parity"].next == (
-        f"`make table1 SCALE=small DEVICE=cuda`; 13 runs, {flops:.2e} FLOPs, ≥ {hours:.2g} GPU-hours"
+        f"`make table1 SCALE=small DEVICE=cuda`; 16 runs, {flops:.2e} FLOPs, ≥ {hours:.2g} GPU-hours"
     )
     assert rows["init_baselines"].next.startswith("`make table2 SCALE=tiny DEVICE=cpu`; cost: run")
     assert rows["lowdata"].next.endswith("cost not estimated (not GPT-2 training runs)")
-    assert claims.next_scale(["tiny", "smoke"]) == "small" and claims.next_scale(["paper"]) is None
+    assert (
+        claims.next_scale(["tiny", "smoke"]) == "cpu"
+        and claims.next_scale(["cpu"]) == "small"
+        and claims.next_scale(["paper"]) is None
+    )
 
 
 def test_render_writes_the_ledger_markdown(fixture_dirs, tmp_path):

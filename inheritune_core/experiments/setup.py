@@ -109,9 +109,21 @@ def make_setup(
     eval_limit: int | None = None,
     reference_per_seed: bool | None = None,
 ) -> Setup:
-    """A Setup from notebook parameters; `data` defaults to the bundled corpus (data/english), `eval_limit`
-    to the scale's (config.Scale.eval_limit: a few documents at smoke, every document at paper)."""
-    data_path = Path(data) if data else default_data_dir() / "english"
+    """A Setup from notebook parameters; `data` defaults to the scale's bundled corpus (data/english, or
+    data/english-byte at the byte-level `cpu` scale, prepared here in seconds when missing), `eval_limit` to the
+    scale's (config.Scale.eval_limit: a few documents at smoke, every document at paper). Downstream lm-eval
+    columns need the GPT-2 vocabulary: at a scale with another tokenizer they are left out, with a printed line."""
+    s = get_scale(scale)
+    data_path = Path(data) if data else default_data_dir() / s.corpus
+    if not data and s.tokenizer != "gpt2" and not (data_path / "meta.json").is_file():
+        from ..data.corpora import prepare_corpus
+
+        prepare_corpus("bundled", data_path, s.tokenizer, progress=progress)
+    if downstream and s.tokenizer != "gpt2":
+        print(
+            f"scale {scale}: {s.tokenizer}-level models, so no downstream lm-eval columns (they need GPT-2's BPE)"
+        )
+        downstream = False
     return Setup(
         scale=scale,
         data=load_token_data(data_path),
