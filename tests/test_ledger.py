@@ -228,7 +228,7 @@ def test_smoke_rows_change_no_verdict_and_get_no_column(tmp_path):
     text = claims.ledger_markdown(list(after.values()), None)
     assert "smoke" not in text.split("| Claim |")[1]  # neither a column nor a verdict
     assert "| Claim | Paper | Ours at `tiny`: verdict, numbers | Next scale: command, cost |" in text
-    assert after["parity"].next.startswith("`make table1 SCALE=small")
+    assert after["parity"].next.startswith("`make table1 SCALE=cpu")  # the scale after tiny, never smoke
 
 
 def test_each_non_smoke_scale_is_its_own_column(tmp_path):
