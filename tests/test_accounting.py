@@ -156,7 +156,9 @@ def test_val_windows_caps_a_runs_final_validation_and_none_keeps_the_whole_split
     model = GPT(GPTConfig.from_preset("gpt2-medium", "smoke"))
     kw = dict(progress=False, max_steps=1, eval_iters=1)
     capped = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "capped", val_windows=5, **kw)
-    whole = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "whole", **kw)
+    # smoke itself validates on 64 windows (config.SCALES); None asks for the whole split, as every other scale
+    whole = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "whole", val_windows=None, **kw)
+    assert TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path / "s", **kw).val_windows == 64
     assert whole.val_windows is None
     n_all = (random_token_data.num_tokens("val") - 1) // whole.block_size
     assert validation_loss_of_run(model, random_token_data, whole).windows == n_all > 5
