@@ -182,7 +182,9 @@ def test_val_windows_is_checked_and_identifies_a_run_only_when_set(tmp_path):
 
     with pytest.raises(ConfigError, match="val_windows must be a positive integer, got 0"):
         TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path, val_windows=0)
-    default = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path)
+    default = TrainConfig.from_preset(
+        "gpt2-medium", "smoke", tmp_path, val_windows=None
+    )  # as at every scale but smoke
     assert "val_windows" not in identifying_train_config(default)  # every recorded run's hash unchanged
     capped = TrainConfig.from_preset("gpt2-medium", "smoke", tmp_path, val_windows=8)
     assert identifying_train_config(capped)["val_windows"] == 8

@@ -14,7 +14,9 @@ def test_every_per_scale_table_has_every_scale():
     assert set(lowdata.LOWDATA_SCALES) == set(SCALES)
     for name, scale in [*SCALES.items(), *lowdata.LOWDATA_SCALES.items()]:
         assert scale.name == name
-    with pytest.raises(ConfigError, match="unknown scale 'huge'; choose one of smoke, tiny, cpu, small, paper"):
+    with pytest.raises(
+        ConfigError, match="unknown scale 'huge'; choose one of smoke, tiny, cpu, small, paper"
+    ):
         get_scale("huge")
 
 

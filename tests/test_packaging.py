@@ -86,12 +86,13 @@ def test_ci_runs_the_readme_commands():
 
 
 def test_every_notebook_has_a_make_target_and_a_readme_row():
+    from inheritune_core import registry
+
     makefile = (PROJECT_DIR / "Makefile").read_text()
-    targets = (
-        re.search(r"^NOTEBOOKS := (.*?)(?<!\\)$", makefile, re.M | re.S).group(1).replace("\\", " ").split()
-    )
+    # the Makefile's targets are the registry's list (`python -m inheritune_core.registry list`)
+    assert re.search(r"^NOTEBOOKS := \$\(shell \$\(call REGISTRY_LIST", makefile, re.M)
     notebooks = sorted(p.stem for p in (PROJECT_DIR / "notebooks").glob("*.ipynb"))
-    assert sorted(targets) == notebooks
+    assert sorted(registry.notebook_names()) == notebooks
     table = (PROJECT_DIR / "README.md").read_text().split("<!-- NOTEBOOK-TABLE -->")[1]
     for name in notebooks:
         assert f"notebooks/{name}.ipynb" in table, name

@@ -287,7 +287,7 @@ def test_recipe_measures_the_reference_loss_when_not_given(random_token_data, tm
 
     reference = random_init(GPTConfig.from_preset("gpt2-medium", "smoke"), seed=1)
     cfg = TrainConfig.from_preset(
-        "gpt2-medium", "smoke", tmp_path / "r", max_steps=2, eval_interval=2, progress=False
+        "gpt2-medium", "smoke", tmp_path / "r", max_steps=2, eval_interval=2, progress=False, val_windows=None
     )
     rows = run_inheritune(
         reference, random_token_data, cfg, reference_val_loss=None, tolerance=100.0, log=lambda _: None
