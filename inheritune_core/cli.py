@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import runpy
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,21 +19,12 @@ from dataclasses import dataclass
 class Command:
     """One subcommand: the function it delegates to and what it does (one line for `inheritune --help`)."""
 
-    target: str  # "module:function" relative to inheritune_core, or a package whose __main__ runs as is
+    target: str  # "module:function" relative to inheritune_core
     summary: str
 
     def run(self, argv: list[str]) -> int | None:
         module, _, function = self.target.partition(":")
-        if function:
-            return getattr(importlib.import_module(f"inheritune_core.{module}"), function)(argv)
-        # A package whose __main__ calls sys.exit(main()) on import: run it as `python -m` does.
-        saved = sys.argv
-        sys.argv = [f"inheritune {module}", *argv]
-        try:
-            runpy.run_module(f"inheritune_core.{module}", run_name="__main__", alter_sys=True)
-        finally:
-            sys.argv = saved
-        return 0
+        return getattr(importlib.import_module(f"inheritune_core.{module}"), function)(argv)
 
 
 COMMANDS: dict[str, Command] = {
@@ -63,7 +53,7 @@ COMMANDS: dict[str, Command] = {
         "the low-data regime of Appendix B on a LLaMA-family reference (lowdata prepare|train|memory)",
     ),
     "report": Command(
-        "report",
+        "report.__main__:main",
         "redraw every table and figure under paper/ and paper/REPRODUCTION.md from results/ (no training)",
     ),
 }
