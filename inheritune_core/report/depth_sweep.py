@@ -168,6 +168,9 @@ def draw(rows: list[dict], curves: list[dict], scale: str):
 def read(results: str | os.PathLike) -> tuple[list[dict], list[dict]]:
     """The checked rows of results/depth_sweep/depth_sweep.csv and curves.csv."""
     folder = Path(results) / NAME
+    for path in (folder / f"{NAME}.csv", folder / "curves.csv"):
+        if not path.is_file():  # one line from `make paper`, not a traceback (both are written together)
+            raise checks.ResultsCSVError(f"{path} does not exist: run `make {NAME}` (or its `collect`) first")
     return (
         checks.read_checked(folder / f"{NAME}.csv", SWEEP),
         checks.read_checked(folder / "curves.csv", SWEEP_CURVES),
