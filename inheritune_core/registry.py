@@ -167,6 +167,14 @@ ARTIFACTS: tuple[Artifact, ...] = (
         ("layer_selection.csv", "table.csv"),
         other_renders=("layer_selection",),
     ),
+    Artifact(
+        "depth_sweep",
+        "beyond the paper: does depth matter at this scale? the depth gap (k vs k/2 layers, equal steps) "
+        "against budget",
+        "experiments.depth_sweep.sweep",
+        ("depth_sweep.csv", "curves.csv"),
+        figures=("depth_sweep",),
+    ),
 )
 BY_NAME: dict[str, Artifact] = {a.name: a for a in ARTIFACTS}
 

@@ -25,6 +25,7 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarForm
 from ..report.tables import _deterministic_matplotlib
 from ..report.tables import save_figure as _save_figure
 from . import checks, scales
+from . import depth_sweep as _depth_sweep
 
 LAYER_STATS_COLUMNS = ("model", "layer", "stat", "rank_mean", "rank_std", "mass_mean", "mass_std")
 MAPS_COLUMNS = ("model", "layer", "head", "kind", "query", "key", "weight")
@@ -402,6 +403,7 @@ ATTENTION_FIGURES = {
     "figure9": ("figure9/layer_stats.csv", render_figure9),
     "plan": ("plan", render_plans),
     "layer_selection": ("layer_selection/layer_selection.csv", render_layer_selection),
+    "depth_sweep": ("depth_sweep/depth_sweep.csv", _depth_sweep.render),  # report/depth_sweep.py
 }
 
 
