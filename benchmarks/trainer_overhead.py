@@ -6,11 +6,11 @@ settings of a scale (default the byte-level `cpu` scale, `inheritune_core.config
 `inheritune_core.experiments.depth_sweep` trains them):
 
 - bare: `model(x)`, cross-entropy, backward, clip, AdamW step on batches already in memory (the floor);
-- trainer: `inheritune_core.train` for the same steps with the sweep's config (`depth_sweep.train_config`), its
-  wall time split into training and the final whole-split validation;
+- trainer: `inheritune_core.train` for the same steps with the sweep's config (`depth_sweep.train_config`) at
+  the scale's evaluation interval, its wall time split into training and the final whole-split validation;
 - optionally the bare loop under `torch.compile` and with 1 or 2 threads.
 
-    python benchmarks/trainer_overhead.py --layers 8 --steps 300 --threads 2 [--compile]
+    python benchmarks/trainer_overhead.py --layers 8 --steps 1000 --threads 2 [--compile]
 
 Time it on an idle machine (nothing else training) and name the machine with the numbers (benchmarks/RESULTS.md).
 """
@@ -18,6 +18,7 @@ Time it on an idle machine (nothing else training) and name the machine with the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     p.add_argument("--layers", type=int, default=8, help="depth of the model timed")
-    p.add_argument("--steps", type=int, default=300, help="optimizer steps timed")
+    p.add_argument("--steps", type=int, default=1000, help="optimizer steps timed")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
     p.add_argument("--scale", default="cpu", help="config.SCALES name whose settings are timed")
     p.add_argument("--compile", action="store_true", help="also time the bare loop under torch.compile")
@@ -108,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = train_config(args.scale, tmp, args.steps, 0, progress=False)
+        # The scale's own evaluation interval (the sweep's budget // 10 would evaluate every 30 steps of a short
+        # timing run, an overhead no real run of the scale pays).
+        cfg = dataclasses.replace(
+            train_config(args.scale, tmp, args.steps, 0, progress=False),
+            eval_interval=opt_cfg["eval_interval"],
+        )
         final = {}
 
         def whole_split(m):
