@@ -155,7 +155,7 @@ def draw(rows: list[dict], curves: list[dict], scale: str):
     right.axhline(0, color="black", lw=0.5)
     right.set_xlabel("tokens seen (millions)")
     right.set_ylabel("mean over seeds, half − reference")
-    right.set_title("(b) the gap along one cosine schedule per budget (not a budget sweep)", fontsize=9)
+    right.set_title("(b) the gap along each budget's own cosine schedule", fontsize=9)
     right.legend(fontsize=7, title="run's budget", title_fontsize=7)
     fig.suptitle(
         f"Does depth matter at scale {scale}? Random {g[0].reference}L vs {g[0].half}L, equal steps",
