@@ -184,7 +184,7 @@ def test_the_renderer_draws_the_figure_from_fixture_csvs(tmp_path):
     assert [p.name for p in paths] == ["depth_sweep.png", "depth_sweep.pdf"]
     assert all(p.stat().st_size > 1000 for p in paths)
     fig = rep.draw(rows, curves, "cpu")
-    assert "scale cpu" in fig.get_suptitle() and "one cosine schedule" in fig.axes[1].get_title()
+    assert "scale cpu" in fig.get_suptitle() and "own cosine schedule" in fig.axes[1].get_title()
     assert len(fig.axes[1].get_lines()) == 3  # two budgets and the zero line
     # `make paper` draws it by name
     from inheritune_core.report.__main__ import main
