@@ -28,10 +28,10 @@ CURVE_COLUMNS = ["scale", "layers", "budget", "seed", "step", "tokens", "val_los
 
 
 # --------------------------------------------------------------------------------------------- library
-def test_the_sweep_is_derived_from_the_scale():
+def test_the_sweep_is_derived_from_the_scale(tmp_path):
     assert ds.depths("cpu") == (8, 4) and ds.depths("tiny") == (8, 4) and ds.depths("smoke") == (4, 2)
     assert ds.default_budgets("cpu") == [10000, 5000, 2500]
-    cfg = ds.train_config("cpu", "/tmp/x", 5000, 2)
+    cfg = ds.train_config("cpu", tmp_path / "run", 5000, 2)  # builds a config only; nothing is written
     assert (cfg.max_steps, cfg.eval_interval, cfg.warmup_steps, cfg.eval_iters) == (5000, 500, 100, 40)
     assert (cfg.block_size, cfg.micro_batch, cfg.batch_tokens, cfg.learning_rate, cfg.min_lr) == (
         64,
