@@ -157,6 +157,10 @@ class Scale:
     # preset's 50,304). Downstream lm-eval columns need the GPT-2 vocabulary and are left out otherwise.
     tokenizer: str = "gpt2"
     vocab_size: int | None = None
+    # The attention analyses (Figures 1, 2, 9 and `plan`): windows of tokens per model, the paper's 100 x 100
+    # ("100 runs ... 100 tokens"); smoke shrinks them so its notebooks take seconds (issue 21).
+    analysis_windows: int = 100
+    analysis_seq_len: int = 100
 
     @property
     def corpus(self) -> str:
@@ -184,6 +188,8 @@ SCALES: dict[str, Scale] = {
         min_lr=1e-4,
         eval_limit=2,
         val_windows=64,
+        analysis_windows=4,
+        analysis_seq_len=16,
         description="test suite: seconds on a CPU, numbers meaningless",
     ),
     "tiny": Scale(

@@ -192,3 +192,25 @@ def test_cli_bad_input_is_one_error_line(tmp_path, capsys):
     assert err.startswith("error: unknown reference 'no-such-model'") and "\n" not in err
     assert main(["--reference", "smollm2-135m", "--data", str(tmp_path)]) == 2
     assert "is not a prepared corpus" in capsys.readouterr().err
+
+
+def test_plan_config_at_a_scale_takes_its_windows_unless_given():
+    from inheritune_core.config import SCALES
+
+    smoke = PlanConfig.at_scale("smoke")
+    assert (smoke.n_runs, smoke.seq_len, smoke.loss_runs) == (4, 16, 2)
+    paper = PlanConfig.at_scale("paper")  # the paper's 100 windows of 100 tokens
+    assert (paper.n_runs, paper.seq_len, paper.loss_runs) == (100, 100, 20)
+    assert SCALES["tiny"].analysis_windows == SCALES["paper"].analysis_windows == 100
+    given = PlanConfig.at_scale("smoke", n_runs=10, seq_len=20, loss_runs=0, lazy_share=0.9)
+    assert (given.n_runs, given.seq_len, given.loss_runs, given.lazy_share) == (10, 20, 0, 0.9)
+
+
+def test_attention_figures_take_the_scales_windows_unless_given():
+    from types import SimpleNamespace
+
+    from inheritune_core.experiments.attention import analysis_windows
+
+    assert analysis_windows(SimpleNamespace(scale="smoke"), None, None) == (4, 16)
+    assert analysis_windows(SimpleNamespace(scale="tiny"), None, None) == (100, 100)
+    assert analysis_windows(SimpleNamespace(scale="smoke"), 7, None) == (7, 16)

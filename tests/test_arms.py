@@ -206,3 +206,50 @@ def test_each_run_prints_one_line_as_it_trains_or_is_read_back(random_token_data
         f"[runs] trained {spec.run_id}: val loss 8.5000 after 4 steps",
         f"[runs] read back {spec.run_id}",
     ]
+
+
+def test_two_random_arms_with_one_model_and_schedule_are_one_run(random_token_data, tmp_path):
+    """Table 1's random arm has Ours' depth; when Algorithm 1 stops at k/2, it is the random k/2 arm (same
+    depth, same steps, no teacher): the driver trains it once and reports it under both roles."""
+    setup = smoke(random_token_data, tmp_path)
+    by_role = {a.role: a for a in arms.TABLE1.arms}
+    k, preset = 4, "gpt2-medium"  # smoke: gpt2-medium's 24 layers / 6; the target is larger than k/2
+    half = driver.random_identity(by_role["random_half"], setup, preset, k, ours=2)
+    assert half == (2, setup.T(preset))
+    assert driver.random_identity(by_role["random"], setup, preset, k, ours=2) == half
+    assert driver.random_identity(by_role["random"], setup, preset, k, ours=4) != half  # Ours grew: two runs
+    assert driver.random_identity(by_role["random_2x"], setup, preset, k, ours=2) != half  # 2T steps
+    assert driver.random_identity(by_role["inheritune"], setup, preset, k, ours=2) is None
+    for exp in arms.EXPERIMENTS.values():  # a teacher's student or a scheduled arm is never merged
+        for arm in exp.arms:
+            if arm.teacher or arm.steps == "T_extra":
+                assert driver.random_identity(arm, setup, preset, k, ours=2) is None, (exp.name, arm.role)
+
+
+def test_the_driver_trains_a_repeated_random_model_once(random_token_data, tmp_path, capsys):
+    from inheritune_core.experiments.runs import TRAINING_COUNTER
+
+    twice = arms.Experiment(
+        "table1",
+        (
+            arms.Panel(
+                "table1",
+                "{preset}",
+                (
+                    arms.Arm("random", "rand init", "random", layers="k/2"),
+                    arms.Arm("random_half", "rand init (k/2)", "random", layers="k/2", label="random-half"),
+                ),
+            ),
+        ),
+        ("gpt2-medium",),
+    )
+    setup = smoke(random_token_data, tmp_path, steps=2)
+    before = TRAINING_COUNTER["trained"]
+    out = driver.run_arms(twice, setup)
+    assert TRAINING_COUNTER["trained"] - before == 2  # the reference and one random model
+    hashes = {r["role"]: r["run_hash"] for r in out.rows if r["metric"] == "val_loss"}
+    assert hashes["random"] == hashes["random_half"] == out.records["gpt2-medium/random"].hash
+    assert out.records["gpt2-medium/reference"].hash != hashes["random"]
+    assert {c["role"] for c in out.curves} == {"random"}  # one curve of the one run
+    printed = capsys.readouterr().out
+    assert "random_half (seed 1337): the random arm's model (2 layers, 2 steps), so its run" in printed

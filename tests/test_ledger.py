@@ -101,6 +101,20 @@ def test_no_half_depth_random_arm_is_said_so(tmp_path):
     assert "not testable: no half-depth random arm at this scale" in row.ours[0].lines[0]
 
 
+def test_the_declared_half_depth_arm_is_the_precondition_when_ours_also_ends_at_half_depth(tmp_path):
+    # `cpu`: one reference per seed; Ours stopped at 4 layers, so its random arm (6.30) and the declared
+    # random_half arm (6.10) are both 4L at T: the precondition uses the declared one only
+    rows = table1_rows("cpu", [6.00, 6.01, 5.99], 6.30)
+    rows += [
+        f"table1,gpt2-medium,random_half,rand init (k/2),4,200,102400,val_loss,{6.10 + i * 0.01},0.001,cpu,{s}"
+        for i, s in enumerate(SEEDS)
+    ]
+    write(tmp_path / "table1" / "table1.csv", [HEADER, *rows])
+    line = ledger(tmp_path)["parity"].ours[0].lines[0]
+    assert "(random_half, half depth): 6.000 ± 0.010 (3 seeds) vs 6.110" in line, line
+    assert line.endswith(": met")
+
+
 def test_a_target_depth_random_arm_is_used_and_named_a_stricter_test(tmp_path):
     # Table 1's random arm has the target depth (6 of 8 layers after growth), not k/2 = 4
     write(tmp_path / "table1" / "table1.csv", [HEADER, *table1_rows("tiny", 6.000, 6.300, random_layers=6)])

@@ -4,8 +4,10 @@ papermill at smoke scale (one notebook end to end in the default suite, every on
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from inheritune_core import registry
@@ -162,6 +164,48 @@ def test_a_smoke_notebook_runs_end_to_end_and_a_second_run_trains_nothing(run_no
     before = {p: p.read_bytes() for p in (root / "paper").rglob("*.*")}
     report.render_all(root / "results", root / "paper")
     assert {p: p.read_bytes() for p in (root / "paper").rglob("*.*")} == before
+
+
+def _tiny_state(results):
+    """Every committed tiny row of every results CSV, and the ledger's tiny verdicts."""
+    import csv
+
+    from inheritune_core.report import claims
+
+    rows = {}
+    for path in sorted(results.rglob("*.csv")):
+        with path.open(newline="") as f:
+            rows[path.relative_to(results)] = [r for r in csv.DictReader(f) if r.get("scale") == "tiny"]
+    built = claims.build_ledger(results, results / "paper_reported", throughput=None)
+    verdicts = {r.claim.key: [(o.verdict, o.lines) for o in r.ours if o.scale == "tiny"] for r in built}
+    return rows, verdicts, claims.ledger_markdown(built, None)
+
+
+def test_smoke_beside_the_committed_tiny_results_keeps_them_and_redraws_train_nothing(run_notebook):
+    """Issue 21: a smoke run replaces only smoke's rows, the ledger gives smoke no column, and Figures 5-8 with
+    their default parameters redraw the committed curves without training a run."""
+    import shutil
+
+    from conftest import make_token_data
+
+    root = run_notebook.root
+    shutil.copytree(PROJECT_DIR / "results", root / "results", ignore=shutil.ignore_patterns("executed"))
+    rows, verdicts, _ = _tiny_state(root / "results")
+    assert rows[Path("table3") / "table3.csv"] and any(verdicts.values())  # there is something to keep
+    run_notebook("table3", steps=4, data=str(make_token_data(root / "data")))
+    after_rows, after_verdicts, markdown = _tiny_state(root / "results")
+    assert after_rows == rows and after_verdicts == verdicts
+    smoke = [r for r in pd.read_csv(root / "results" / "table3" / "table3.csv").scale if r == "smoke"]
+    assert smoke  # the smoke rows are there too, beside tiny's
+    header = next(line for line in markdown.splitlines() if line.startswith("| Claim |"))
+    assert "smoke" not in header and "`tiny`" in header
+
+    for name in ("figure5", "figure6", "figure7", "figure8"):
+        run_notebook(name, scale="tiny", runs_dir=str(root / "no-runs"))  # the defaults: redraw, no retrain
+        assert run_notebook.printed(name, TRAINED).startswith(f"{TRAINED} 0 "), name
+        assert not (root / "no-runs").exists(), name
+        committed = (PROJECT_DIR / "results" / name / "curves.csv").read_bytes()
+        assert (root / "results" / name / "curves.csv").read_bytes() == committed, name
 
 
 def test_a_failing_notebook_fails_papermill_and_leaves_no_csv(run_notebook):

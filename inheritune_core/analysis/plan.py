@@ -40,6 +40,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,6 +89,26 @@ class PlanConfig:
             raise ConfigError(f"loss_runs must be in 0..n_runs ({self.n_runs}), got {self.loss_runs!r}")
         if not 0.0 < self.lazy_share <= 1.0:
             raise ConfigError(f"lazy_share must be in (0, 1], got {self.lazy_share}")
+
+    @classmethod
+    def at_scale(
+        cls,
+        scale: str,
+        n_runs: int | None = None,
+        seq_len: int | None = None,
+        loss_runs: int | None = None,
+        **rest: Any,
+    ) -> PlanConfig:
+        """The scale's windows (config.Scale.analysis_windows / analysis_seq_len: the paper's 100 x 100, smoke
+        4 x 16) where n_runs / seq_len are None; loss_runs None: a fifth of the windows (20 of 100), at least 2."""
+        from ..config import get_scale
+
+        s = get_scale(scale)
+        n_runs = s.analysis_windows if n_runs is None else n_runs
+        seq_len = s.analysis_seq_len if seq_len is None else seq_len
+        if loss_runs is None:
+            loss_runs = min(n_runs, max(2, n_runs // 5)) if isinstance(n_runs, int) else 0
+        return cls(n_runs=n_runs, seq_len=seq_len, loss_runs=loss_runs, **rest)
 
 
 @dataclass

@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,13 @@ from ..data.cli_format import HelpFormatter
 from ..errors import DataError, EvaluationError
 from ..io import atomic_write_text
 from .converters import register_converter
+from .hub import (
+    HubUnreachable,
+    known_unavailable,
+    official_data_error,
+    offline_unless_reachable,
+    remember_unavailable,
+)
 from .local import (
     USER_GROUPS,
     LocalTask,
@@ -142,6 +149,10 @@ def _default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+class NothingToEvaluate(EvaluationError):
+    """Every requested task was skipped (strict=False): no local data, or no Hub to download it from."""
+
+
 def evaluate(
     model_or_dir: Any,
     tasks: str | Sequence[str],
@@ -176,7 +187,9 @@ def evaluate(
         {split: file}}; data_dir: a folder consulted for the other tasks (None: ../shared/evaldata when it
         exists; False: none). Tasks with no local copy use lm-eval's official data (a download; online only).
     strict: with a folder in local_data, a task whose data is missing (no subfolder, a subject of a group, a
-        split it needs) is an error; False skips it and lists the skipped tasks in one line.
+        split it needs) is an error; False skips it and lists the skipped tasks in one line. Likewise a task
+        with no local copy while the Hub cannot be reached (hub.HubUnreachable, raised at once: hub.py).
+        When every task is skipped: NothingToEvaluate; `table.attrs["skipped"]` lists the others.
     converters: {task: function or "module:function"} reading local files in a layout of your own (see
         converters.register_converter).
     bootstrap_iters: resamples for the stderr of perplexity-type metrics (lm-eval's default is 100000).
@@ -211,9 +224,14 @@ def evaluate(
                 "pass strict=False to skip them"
             )
         print(f"skipped {len(skipped)} task(s) without local data: {listed}")
+    for name in known_unavailable([n for n in names if n not in skipped and n not in prepared]):
+        if strict:
+            raise HubUnreachable(official_data_error(name))
+        skipped[name] = official_data_error(name)
+        print(f"skipped {name}: {skipped[name]}")
     remaining = [n for n in names if n not in skipped]
     if not remaining:
-        raise EvaluationError(
+        raise NothingToEvaluate(
             f"no task left to evaluate: every requested task was skipped ({', '.join(names)})"
         )
     for name, task in prepared.items():
@@ -227,7 +245,9 @@ def evaluate(
         batch_size = "auto" if device.startswith("cuda") else 8
 
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="inheritune-eval-") as tmp:
+    # official data with an unreachable Hub: the Hugging Face cache only, no minute of retries (hub.py)
+    hub = offline_unless_reachable() if official else nullcontext(True)
+    with hub as reachable, tempfile.TemporaryDirectory(prefix="inheritune-eval-") as tmp:
         model_dir = _model_directory(model_or_dir, tokenizer, export_dir, Path(tmp) / "model")
         yaml_dir = Path(tmp) / "tasks"
         # a group defined from Python over official data still needs its group YAML next to lm-eval's
@@ -244,12 +264,32 @@ def evaluate(
         for name in remaining:
             task_limit = limit.get(name) if isinstance(limit, Mapping) else limit
             how = sample or ("first" if name in ORDERED_TASKS else "random")
-            rows += _evaluate_name(
-                lm, task_manager, name, shots[name], task_limit, how, seed, fit_context, bootstrap_iters
-            )
+            try:
+                rows += _evaluate_name(
+                    lm,
+                    task_manager,
+                    name,
+                    shots[name],
+                    task_limit,
+                    how,
+                    seed,
+                    fit_context,
+                    bootstrap_iters,
+                    offline=name in official and not reachable,
+                )
+            except HubUnreachable as e:
+                if strict:
+                    raise
+                skipped[name] = str(e)
+                print(f"skipped {name}: {e}")
+    evaluated = [n for n in remaining if n not in skipped]
+    if not evaluated:
+        raise NothingToEvaluate(
+            f"no task left to evaluate: every requested task was skipped ({', '.join(names)})"
+        )
     table = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     table.attrs["data_source"] = {
-        n: (prepared[n].describe() if n in prepared else "official") for n in remaining
+        n: (prepared[n].describe() if n in prepared else "official") for n in evaluated
     }
     table.attrs["skipped"] = {n: skipped[n] for n in names if n in skipped}
     return table
@@ -295,12 +335,17 @@ def _evaluate_name(
     seed: int,
     fit_context: bool,
     bootstrap_iters: int,
+    offline: bool = False,
 ) -> list[dict[str, Any]]:
     """The rows of one requested task or group: every subtask scored on its own (timed), groups aggregated
-    from their subtasks' results by lm-eval's own Group.aggregate."""
+    from their subtasks' results by lm-eval's own Group.aggregate. offline: its data is official and the Hub
+    cannot be reached (a load failure then says so)."""
     try:
         loaded = task_manager.load([name])
     except (FileNotFoundError, ConnectionError, OSError) as e:
+        if offline:
+            remember_unavailable(name)
+            raise HubUnreachable(official_data_error(name)) from e
         raise EvaluationError(
             f"lm-eval could not load data for {name!r}: {type(e).__name__}: {e}".splitlines()[0]
         ) from e
@@ -650,6 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 __all__ = [
     "build_parser",
+    "NothingToEvaluate",
     "RESULT_COLUMNS",
     "SAMPLES",
     "Selection",

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import get_scale
 from ..errors import ConfigError
 from .gpt2 import Setup, inheritune_run, reference, target_layers
 from .results import write_by_scale
@@ -165,20 +166,33 @@ def _stats_frame(stats, model: str, source: str, scale: str) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------- Figure 1
 
 
+def analysis_windows(setup: Setup, n_runs: int | None, seq_len: int | None) -> tuple[int, int]:
+    """(windows, tokens per window) of an attention analysis: the given ones, or the scale's
+    (config.Scale.analysis_windows / analysis_seq_len: the paper's 100 x 100; smoke 4 x 16)."""
+    scale = get_scale(setup.scale)
+    return (
+        scale.analysis_windows if n_runs is None else n_runs,
+        scale.analysis_seq_len if seq_len is None else seq_len,
+    )
+
+
 def figure1(
     setup: Setup,
     gpt_presets: Sequence[str] = ("gpt2-medium",),
     references: Sequence[str] = DEFAULT_REFERENCES,
-    n_runs: int = 100,
-    seq_len: int = 100,
+    n_runs: int | None = None,
+    seq_len: int | None = None,
     threshold: float = 0.9,
     lazy_tol: float = 0.1,
     lazy_share: float | None = 0.5,
 ) -> AttentionOutput:
     """(a, b, d, e): rank and mass per layer of the pretrained `references` and the toy GPT-2s of
     `gpt_presets`, and the lazy-layer report of each. Panels (c, f) train models and are
-    `experiments.gpt2.figure1_training` (the paper's extra 10K steps, scaled, for each seed)."""
+    `experiments.gpt2.figure1_training` (the paper's extra 10K steps, scaled, for each seed). n_runs windows
+    of seq_len tokens: None takes the scale's (`analysis_windows`)."""
     from ..analysis.degeneration import analyze_model, lazy_layer_report, sample_windows
+
+    n_runs, seq_len = analysis_windows(setup, n_runs, seq_len)
 
     out, frames, lazy = AttentionOutput(), [], []
     usable, skipped = available_references(references)
@@ -213,13 +227,16 @@ def figure9(
     setup: Setup,
     preset: str = "gpt2-medium",
     references: Sequence[str] = DEFAULT_REFERENCES,
-    n_runs: int = 100,
-    seq_len: int = 100,
+    n_runs: int | None = None,
+    seq_len: int | None = None,
     threshold: float = 0.9,
 ) -> AttentionOutput:
     """Max rank per layer of the toy reference and its Inheritune model (the paper's panels a, b), beside the
-    pretrained `references` (full-depth models: no Inheritune counterpart of them is trained offline)."""
+    pretrained `references` (full-depth models: no Inheritune counterpart of them is trained offline).
+    n_runs, seq_len: None takes the scale's (`analysis_windows`)."""
     from ..analysis.degeneration import analyze_model, sample_windows
+
+    n_runs, seq_len = analysis_windows(setup, n_runs, seq_len)
 
     out, frames = AttentionOutput(), []
     usable, skipped = available_references(references)
@@ -279,8 +296,8 @@ def figure2(
     n_strings: int = 3,
     seq_len: int = 40,
     head: int = 0,
-    n_runs: int = 100,
-    stats_seq_len: int = 100,
+    n_runs: int | None = None,
+    stats_seq_len: int | None = None,
     threshold: float = 0.9,
     lazy_share: float | None = 0.5,
 ) -> AttentionOutput:
@@ -288,10 +305,13 @@ def figure2(
 
     Pretrained references: early layers beside the lazy ones, both chosen from the lazy-layer report of the
     Figure 1 protocol (`n_runs` windows of `stats_seq_len`, cached). Toy GPT-2: the reference and its Inheritune
-    model at the paper's relative depths (the toy models have no lazy layers to choose from).
+    model at the paper's relative depths (the toy models have no lazy layers to choose from). n_runs,
+    stats_seq_len: None takes the scale's (`analysis_windows`).
     """
     from ..analysis.attention import attention_maps, load_reference, reference_windows
     from ..analysis.degeneration import lazy_layer_report, maps_frame, sample_windows
+
+    n_runs, stats_seq_len = analysis_windows(setup, n_runs, stats_seq_len)
 
     out, frames = AttentionOutput(), []
     usable, skipped = available_references(references)

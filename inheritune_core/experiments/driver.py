@@ -194,6 +194,18 @@ def run_arm(
     )
 
 
+def random_identity(arm: Arm, setup: Setup, preset: str, k: int, ours: int | None) -> tuple[int, int] | None:
+    """(depth, steps) of a plain random-init arm (no teacher, the scale's schedule), None for any other arm.
+
+    Two such arms of one panel and seed with the same identity are one model trained the same way: Table 1's
+    random arm at Ours' depth and its random k/2 arm when Algorithm 1 stopped at k/2. The driver trains it
+    once and reports it under both roles (the later one draws no second curve of it)."""
+    if arm.build != "random" or arm.teacher or arm.steps == "T_extra":
+        return None
+    n = resolve_layers(arm.layers, k, target_layers(preset, setup.scale), ours)
+    return n, resolve_steps(arm.steps, setup, preset)
+
+
 def lazy_selection(k: int, n: int, lazy: Sequence[int] | None) -> tuple[list[int], str]:
     """Figure 1 (c, f)'s "lazy" arm: which n of the reference's k layers it starts from, and its label.
 
@@ -348,14 +360,26 @@ def run_arms(
                 records: dict[str, RunRecord] = {"reference": ref}
                 ours = None
                 lazy = None if lazy_layers is None else lazy_layers.get(preset)
+                same: dict[tuple[int, int], tuple[str, RunRecord]] = {}
                 for arm in panel.arms:
-                    progress.step(f"{preset} {arm.role} (seed {seed})")
-                    rec = run_arm(s, exp, arm, preset, records, streams[arm.role], ours, lazy)
+                    ident = random_identity(arm, s, preset, ref.layers, ours)
+                    if ident in same:  # the same model and schedule as an earlier arm: its run, not a copy
+                        role, rec = same[ident]
+                        progress.step(
+                            f"{preset} {arm.role} (seed {seed}): the {role} arm's model ({rec.layers} layers, "
+                            f"{rec.steps} steps), so its run"
+                        )
+                    else:
+                        progress.step(f"{preset} {arm.role} (seed {seed})")
+                        rec = run_arm(s, exp, arm, preset, records, streams[arm.role], ours, lazy)
+                        if ident is not None:
+                            same[ident] = (arm.role, rec)
                     records[arm.role] = rec
                     ours = rec.layers if arm.build == "recipe" else ours
                     out.records[f"{key}/{arm.role}{tag}"] = rec
                     method = lazy_selection(ref.layers, rec.layers, lazy)[1] if arm.build == "lazy" else None
-                    _emit_arm(s, exp, out, arm, rec, panel, title, preset, i == 0, downstream, method)
+                    draw = i == 0 and not (ident in same and same[ident][0] != arm.role)
+                    _emit_arm(s, exp, out, arm, rec, panel, title, preset, draw, downstream, method)
         if shared is not None and exp.reference_last:
             _emit_reference(setup, exp, out, shared, preset, curves=True)
     return out
@@ -364,6 +388,7 @@ def run_arms(
 __all__ = [
     "run_arms",
     "run_arm",
+    "random_identity",
     "lazy_selection",
     "panel_streams",
     "reference_stream_of",
