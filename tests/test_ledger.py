@@ -273,3 +273,21 @@ def test_the_low_data_threshold_leans_with_standard_errors_and_skips_blank_value
     assert result.lines[0].startswith(
         "piqa_acc: ours 48.00 (se 1.50) vs 90% of the reference's 70.00 = 63.00"
     )
+
+
+def test_the_parity_row_says_how_far_algorithm_1_grew(tmp_path):
+    write(tmp_path / "table1" / "table1.csv", [HEADER, *table1_rows("tiny", 6.000, 6.300)])
+    line = ledger(tmp_path)["parity"].ours[0].lines[-1]
+    assert line.startswith(
+        "Algorithm 1 (gpt2-medium from k/2 = 4L): rounds per seed [1, 1, 1], final depth [4]L"
+    )
+    assert "parity in round 1 in every seed, so growth did not run at this scale" in line
+    # seed 1338 grew once: its round 1 (4L) is a row of its own and its final model has 6 layers
+    rows = [
+        r.replace(",4,200,102400,val_loss,5.8,", ",6,200,102400,val_loss,5.8,")
+        for r in table1_rows("tiny", 6.0, 6.3)
+    ]
+    rows.append("table1,gpt2-medium,inheritune_round1,Ours,4,200,102400,val_loss,6.1,0.001,tiny,1338")
+    write(tmp_path / "table1" / "table1.csv", [HEADER, *rows])
+    line = ledger(tmp_path)["parity"].ours[0].lines[-1]
+    assert "rounds per seed [1, 2, 1], final depth [4, 6]L: grew in 1 of 3 seeds" in line, line

@@ -225,15 +225,8 @@ def evaluate(
             )
         print(f"skipped {len(skipped)} task(s) without local data: {listed}")
     for name in known_unavailable([n for n in names if n not in skipped and n not in prepared]):
-        if strict:
-            raise HubUnreachable(official_data_error(name))
-        skipped[name] = official_data_error(name)
-        print(f"skipped {name}: {skipped[name]}")
-    remaining = [n for n in names if n not in skipped]
-    if not remaining:
-        raise NothingToEvaluate(
-            f"no task left to evaluate: every requested task was skipped ({', '.join(names)})"
-        )
+        _skip_offline(name, official_data_error(name), skipped, strict)
+    remaining = _left_to_evaluate(names, skipped)
     for name, task in prepared.items():
         for note in task.notes:
             print(f"{name}: {note}")
@@ -278,21 +271,31 @@ def evaluate(
                     offline=name in official and not reachable,
                 )
             except HubUnreachable as e:
-                if strict:
-                    raise
-                skipped[name] = str(e)
-                print(f"skipped {name}: {e}")
-    evaluated = [n for n in remaining if n not in skipped]
-    if not evaluated:
-        raise NothingToEvaluate(
-            f"no task left to evaluate: every requested task was skipped ({', '.join(names)})"
-        )
+                _skip_offline(name, str(e), skipped, strict)
+    evaluated = _left_to_evaluate(names, skipped)
     table = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     table.attrs["data_source"] = {
         n: (prepared[n].describe() if n in prepared else "official") for n in evaluated
     }
     table.attrs["skipped"] = {n: skipped[n] for n in names if n in skipped}
     return table
+
+
+def _skip_offline(name: str, message: str, skipped: dict[str, str], strict: bool) -> None:
+    """A task whose data cannot be had offline: an error when strict, else skipped with one printed line."""
+    if strict:
+        raise HubUnreachable(message)
+    skipped[name] = message
+    print(f"skipped {name}: {message}")
+
+
+def _left_to_evaluate(names: Sequence[str], skipped: Mapping[str, str]) -> list[str]:
+    left = [n for n in names if n not in skipped]
+    if not left:
+        raise NothingToEvaluate(
+            f"no task left to evaluate: every requested task was skipped ({', '.join(names)})"
+        )
+    return left
 
 
 def _model_directory(model_or_dir: Any, tokenizer: Any, export_dir: Any, tmp_dir: Path) -> Path:

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import SCALES
 from ..data.tokens import TokenData
 from ..errors import ConfigError
 from ..io import atomic_write_text
@@ -370,7 +371,7 @@ def build_parser(prog: str = "python -m inheritune_core.method.recipe"):
         default="gpt2-medium",
         help="the reference: gpt2-medium, gpt2-large, gpt2-large-dagger, gpt2-xlarge",
     )
-    parser.add_argument("--scale", default="tiny", help="smoke, tiny, small or paper")
+    parser.add_argument("--scale", default="tiny", help="config.SCALES: " + ", ".join(SCALES))
     parser.add_argument("--data", required=True, help="a prepared corpus folder (e.g. data/english)")
     parser.add_argument(
         "--out", required=True, help="folder for the reference and the rounds (e.g. runs/...)"

@@ -129,6 +129,7 @@ CLAIMS: tuple[Claim, ...] = (
         comparisons=(Comparison("inheritune", "reference", "Ours vs reference", precondition=DEPTH),),
         paper=(PaperNumbers("table1", ("reference", "inheritune")),),
         plan="table1/plan.csv",
+        growth=True,
     ),
     Claim(
         key="random_1x",

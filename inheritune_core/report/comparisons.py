@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paper import RANDOM_HALF
+from ..paper import INHERITUNE, RANDOM_HALF
 from . import checks
 from .scales import reportable
 from .verdicts import NOT_TESTABLE, _mean, _std, combine, compare, difference
@@ -102,6 +102,7 @@ class Claim:
     plan: str | None = None  # results/<name>/plan.csv, the cost of the next scale (None: not GPT-2 runs)
     custom: Callable[[Path], list[ScaleResult]] | None = field(default=None, compare=False)
     optional: bool = False  # listed only when its results exist (issue 12's layer selection)
+    growth: bool = False  # also say how many rounds Algorithm 1 ran per seed (`growth_line`)
 
 
 def _side(rows: list[dict[str, str]], model: str, role: str, c: Comparison) -> list[dict[str, str]]:
@@ -202,6 +203,38 @@ def depth_precondition(rows: list[dict[str, str]], model: str) -> tuple[bool, st
     return met, line
 
 
+def growth_line(rows: list[dict[str, str]], model: str) -> str | None:
+    """How far Algorithm 1 grew for `model` in `rows` (one scale): its rounds and final depth per seed, from
+    the rows of its rounds (`inheritune_round<i>` before the final `inheritune`); None without them."""
+    mine = [
+        r
+        for r in rows
+        if r["model"] == model
+        and r["metric"] == "val_loss"
+        and (r["role"] == INHERITUNE or r["role"].startswith(f"{INHERITUNE}_round"))
+    ]
+    finals = [r for r in mine if r["role"] == INHERITUNE and _float(r["layers"]) is not None]
+    if not finals:
+        return None
+    seeds = [r.get("seed", "") for r in finals]
+    rounds = [sum(1 for r in mine if r.get("seed", "") == seed) for seed in seeds]
+    depths = [int(float(r["layers"])) for r in finals]
+    ref = [
+        r
+        for r in rows
+        if r["model"] == model and r["role"] == "reference" and _float(r["layers"]) is not None
+    ]
+    start = f" from k/2 = {int(float(ref[0]['layers'])) // 2}L" if ref else ""
+    head = f"Algorithm 1 ({model}{start}): rounds per seed {rounds}, final depth {sorted(set(depths))}L"
+    if max(rounds) == 1:
+        return (
+            f"{head}: parity in round 1 in every seed, so growth did not run at this scale (round 1's model is "
+            "the reference's first k/2 trained layers trained T more steps, and that alone reached the reference)"
+        )
+    grew = sum(1 for n in rounds if n > 1)
+    return f"{head}: grew in {grew} of {len(rounds)} seeds"
+
+
 def _paper_shape(paper_rows: list[dict[str, str]], model: str, role: str) -> str | None:
     hit = [r for r in paper_rows if r["model"] == model and r["role"] == role]
     return _shape(hit[:1]) if hit else None
@@ -244,6 +277,9 @@ def evaluate_comparisons(
                     + ("" if testable else f" (not counted: {NOT_TESTABLE})")
                     + f" [{shapes}]"
                 )
+            growth = growth_line(at_scale, model) if claim.growth else None
+            if growth:
+                lines.append(growth)
         if lines:
             out.append(ScaleResult(scale, lines, combine(verdicts)))
     return out

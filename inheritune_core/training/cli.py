@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from ..config import SCALES
 from ..errors import ConfigError, DataError, TrainingDiverged, TrainingInterrupted
 from .checkpoint import no_space_message
 from .config import TrainConfig, check_device
@@ -27,7 +28,7 @@ def build_parser(prog: str = "python -m inheritune_core.training") -> argparse.A
     parser.add_argument(
         "--preset", required=True, help="gpt2-medium, gpt2-large, gpt2-large-dagger, gpt2-xlarge"
     )
-    parser.add_argument("--scale", default="paper", help="smoke, tiny, small or paper")
+    parser.add_argument("--scale", default="tiny", help="config.SCALES: " + ", ".join(SCALES))
     parser.add_argument(
         "--data", required=True, help="a prepared corpus folder (train.bin, val.bin, meta.json)"
     )
