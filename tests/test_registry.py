@@ -141,6 +141,17 @@ def test_results_are_kept_per_scale(tmp_path):
     assert path.read_text().splitlines()[2:] == before[1:]
 
 
+def _scale_lines(path, scale: str) -> str:
+    """The header and the lines of one scale of a committed CSV, as write_by_scale writes them."""
+    import csv
+    import io
+
+    text = path.read_text()
+    header, *lines = text.splitlines(keepends=True)
+    column = next(csv.reader([header])).index("scale")
+    return header + "".join(x for x in lines if next(csv.reader(io.StringIO(x)))[column] == scale)
+
+
 def test_a_default_redraw_trains_nothing_and_reproduces_the_committed_curves(tmp_path, capsys):
     for source in set(gpt2.FIGURE_SOURCES.values()):
         (tmp_path / source).mkdir()
@@ -150,7 +161,7 @@ def test_a_default_redraw_trains_nothing_and_reproduces_the_committed_curves(tmp
         gpt2.redraw(name, tmp_path, "tiny").write(tmp_path, name)
         assert "nothing trained" in capsys.readouterr().out
         committed = PROJECT_DIR / "results" / name / "curves.csv"
-        assert (tmp_path / name / "curves.csv").read_bytes() == committed.read_bytes(), name
+        assert (tmp_path / name / "curves.csv").read_text() == _scale_lines(committed, "tiny"), name
     assert TRAINING_COUNTER == before
     with pytest.raises(gpt2.ConfigError, match="no paper curves"):
         gpt2.redraw("figure5", tmp_path, "paper")

@@ -173,3 +173,12 @@ def test_cli_renders_from_a_results_folder(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("[report] table2: ")
     assert (tmp_path / "paper" / "tables" / "table2.md").is_file()
+
+
+def test_a_byte_level_scale_says_its_tokens_are_bytes():
+    import pandas as pd
+
+    from inheritune_core.report import tables
+
+    assert "a token is a byte" in tables._scale_note(pd.DataFrame({"scale": ["cpu"]}), ["tiny"])
+    assert "a token is a byte" not in tables._scale_note(pd.DataFrame({"scale": ["tiny"]}))

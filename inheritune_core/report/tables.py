@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import OPTIM_PRESETS
+from ..config import OPTIM_PRESETS, SCALES
 from ..io import atomic_write_bytes, atomic_write_text
 from ..paper import MODEL_NAMES, TABLE1, TABLE4, TABLE5
 from ..paths import PROJECT_DIR
@@ -287,6 +287,9 @@ def _scale_note(reproduced: pd.DataFrame, also: Sequence[str] = ()) -> str:
             f", the largest scale in the CSV other than the test scale (it also holds "
             f"{', '.join(f'`{s}`' for s in also)}, not shown here)"
         )
+    units = [s for s in shown if s in SCALES and SCALES[s].tokenizer != "gpt2"]
+    if units:  # a byte-level scale counts bytes, not GPT-2 tokens
+        scale_text += f"; at {', '.join(f'`{s}`' for s in units)} a token is a byte (its vocabulary's unit)"
     return (
         f"Ours: reproduced at {scale_text} (see `inheritune_core.config.SCALES`); paper: the paper's "
         "models and steps. Rows are matched on their role, so layer counts differ at reduced scales. "
