@@ -222,9 +222,10 @@ def test_table1_per_seed_with_a_shared_reference_and_its_planned_cost(random_tok
     assert all(r["tokens"] and r["se"] != "" for r in out.rows)
     # the torch-free plan the ledger prices equals what was trained (at smoke one round reaches the target)
     records = [ref] + [
-        out.records[f"gpt2-medium/{k}{t}"] for t in ("", "@7") for k in ("random", "random_2x")
+        out.records[f"gpt2-medium/{k}{t}"] for t in ("", "@7") for k in ("random", "random_2x", "random_half")
     ]
-    trained = sum(r.result["train_flops"] for r in records)
+    unique = {r.run_id: r for r in records}.values()  # a repeated random model is one run
+    trained = sum(r.result["train_flops"] for r in unique)
     trained += sum(r.result["recipe_flops"] for r in (inh, inh7))
     assert pe.plan_flops(pe.run_plan("table1", "smoke", seeds=2, steps=4)) == (pytest.approx(trained), 0.0)
     assert out.plan[0]["next_scale"] == "tiny" and out.plan[0]["seeds"] == 2

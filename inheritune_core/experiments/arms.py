@@ -335,6 +335,16 @@ def resolve_layers(expr: str, k: int, target: int, ours: int | None) -> int:
     }[expr]
 
 
+def random_identity(arm: Arm, n: int, steps: int) -> tuple[int, int] | None:
+    """(depth, steps) of a plain random-init arm (no teacher, the scale's schedule) of resolved depth n and
+    steps; None for any other arm. Two arms of one panel and seed with the same identity are one model trained
+    the same way (Table 1's random arm at Ours' depth and its random k/2 arm when Ours stopped at k/2): the
+    driver trains it once and reports it under both roles, and the plan prices it once."""
+    if arm.build != "random" or arm.teacher or arm.steps == "T_extra":
+        return None
+    return n, steps
+
+
 EXPERIMENTS = {e.name: e for e in (TABLE1, TABLE2, TABLE3, FIGURE1, DISTILLATION, FINEWEB)}
 
 
@@ -346,6 +356,7 @@ def get_experiment(name: str) -> Experiment:
 
 __all__ = [
     "resolve_layers",
+    "random_identity",
     "Arm",
     "Panel",
     "Experiment",

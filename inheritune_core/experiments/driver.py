@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import KD_ALPHA, KD_TEMPERATURE, get_preset, get_scale, optim_kwargs, scaled_layers
 from ..errors import ConfigError
+from . import arms
 from .arms import Arm, Experiment, Panel, get_experiment, resolve_layers
 from .builders import (
     inheritune_curves,
@@ -195,15 +196,9 @@ def run_arm(
 
 
 def random_identity(arm: Arm, setup: Setup, preset: str, k: int, ours: int | None) -> tuple[int, int] | None:
-    """(depth, steps) of a plain random-init arm (no teacher, the scale's schedule), None for any other arm.
-
-    Two such arms of one panel and seed with the same identity are one model trained the same way: Table 1's
-    random arm at Ours' depth and its random k/2 arm when Algorithm 1 stopped at k/2. The driver trains it
-    once and reports it under both roles (the later one draws no second curve of it)."""
-    if arm.build != "random" or arm.teacher or arm.steps == "T_extra":
-        return None
+    """`arms.random_identity` of an arm at a setup, with Ours' depth so far (None: the target)."""
     n = resolve_layers(arm.layers, k, target_layers(preset, setup.scale), ours)
-    return n, resolve_steps(arm.steps, setup, preset)
+    return arms.random_identity(arm, n, resolve_steps(arm.steps, setup, preset))
 
 
 def lazy_selection(k: int, n: int, lazy: Sequence[int] | None) -> tuple[list[int], str]:

@@ -3,7 +3,8 @@
 
 The plan reads the same declarations as the driver, so a new arm is priced as soon as it is declared.
 Inheritune's recipe is counted at its worst case (every round up to the target depth; "ours" depths are the
-target); the reference is counted once, or once per seed when each seed trains its own.
+target); the reference is counted once, or once per seed when each seed trains its own; a random model an
+earlier arm of the panel already trains (`arms.random_identity`) is counted once, as the driver trains it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from ..config import SCALES, get_scale, model_config_kwargs, optim_kwargs
 from ..training.accounting import gpt_flops_per_token
-from .arms import EXPERIMENTS, Arm, get_experiment, resolve_layers
+from .arms import EXPERIMENTS, Arm, get_experiment, random_identity, resolve_layers
 from .setup import arm_steps, target_layers
 
 
@@ -78,7 +79,15 @@ def run_plan(
         for i in range(seeds):
             if per_seed and i > 0:
                 plan += ref
-            plan += [r for arm in exp.arms for r in _arm_runs(arm, scale, preset, steps)]
+            for panel in exp.panels:
+                seen: set[tuple[int, int]] = set()
+                for arm in panel.arms:
+                    runs = _arm_runs(arm, scale, preset, steps)
+                    ident = random_identity(arm, runs[0].model_config["n_layer"], runs[0].steps)
+                    if ident is None or ident not in seen:  # a repeated random model is one run (driver)
+                        plan += runs
+                    if ident is not None:
+                        seen.add(ident)
     return plan
 
 
