@@ -291,3 +291,15 @@ def test_the_parity_row_says_how_far_algorithm_1_grew(tmp_path):
     write(tmp_path / "table1" / "table1.csv", [HEADER, *rows])
     line = ledger(tmp_path)["parity"].ours[0].lines[-1]
     assert "rounds per seed [1, 2, 1], final depth [4, 6]L: grew in 1 of 3 seeds" in line, line
+
+
+def test_one_round_that_did_not_reach_the_reference_is_not_called_parity(tmp_path):
+    rows = table1_rows(
+        "tiny", 6.000, 6.300, ours=6.5
+    )  # one round, at the target depth, worse than the reference
+    rows.append(
+        "table1,gpt2-medium,reference,rand init,8,200,102400,lambada_openai_acc,99.0,,tiny,1337"
+    )  # not a loss
+    write(tmp_path / "table1" / "table1.csv", [HEADER, *rows])
+    line = ledger(tmp_path)["parity"].ours[0].lines[-1]
+    assert line.endswith("one round in every seed, at the target depth, without reaching the reference"), line

@@ -222,10 +222,23 @@ def growth_line(rows: list[dict[str, str]], model: str) -> str | None:
     ref = [
         r
         for r in rows
-        if r["model"] == model and r["role"] == "reference" and _float(r["layers"]) is not None
+        if r["model"] == model
+        and r["role"] == "reference"
+        and r["metric"] == "val_loss"
+        and _float(r["layers"]) is not None
     ]
     start = f" from k/2 = {int(float(ref[0]['layers'])) // 2}L" if ref else ""
     head = f"Algorithm 1 ({model}{start}): rounds per seed {rounds}, final depth {sorted(set(depths))}L"
+    by_seed = {r.get("seed", ""): _float(r["value"]) for r in ref}
+    shared = _float(ref[0]["value"]) if ref else None
+    reached = all(
+        _float(f["value"]) is not None
+        and by_seed.get(f.get("seed", ""), shared) is not None
+        and _float(f["value"]) <= by_seed.get(f.get("seed", ""), shared)
+        for f in finals
+    )
+    if max(rounds) == 1 and not reached:  # one round because k/2 was already the target depth
+        return f"{head}: one round in every seed, at the target depth, without reaching the reference"
     if max(rounds) == 1:
         return (
             f"{head}: parity in round 1 in every seed, so growth did not run at this scale (round 1's model is "
